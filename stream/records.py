@@ -1,0 +1,363 @@
+"""The two contracts of Huiyan: the generated-content event it consumes and the decision it produces.
+
+The JSON Schemas in ``stream/schemas/`` are the published contracts; this module parses raw bytes
+against the event schema into a typed :class:`ContentEvent` (or an :class:`EventRejected` value
+naming why it cannot be processed) and defines the typed :class:`Decision` that serialises to the
+decision schema. It knows nothing of Kafka, classifiers or policies.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Final, Literal, get_args
+
+import jsonschema
+
+EVENT_SCHEMA_VERSION: Final = 1
+DECISION_SCHEMA_VERSION: Final = 1
+
+ContentType = Literal["text", "image", "audio", "video", "virtual_scene"]
+ServiceType = Literal[
+    "person_simulating_text",
+    "voice_synthesis",
+    "voice_cloning",
+    "face_generation",
+    "face_swap",
+    "face_pose_manipulation",
+    "immersive_scene",
+    "image_video_generation",
+    "editing",
+    "other",
+]
+Action = Literal["block", "flag", "allow"]
+Severity = Literal["violation", "warning", "info"]
+LabelStatus = Literal["compliant", "noncompliant", "not_found", "inconclusive"]
+NoticeLevel = Literal["confirmed", "possible", "suspected", "none"]
+ReasonCategory = Literal["rumor", "vulgar", "impersonation", "label", "consent", "processing"]
+
+# Why an event could not be processed. A closed set: it is a metric label and a dead-letter header.
+RejectReason = Literal[
+    "oversize",
+    "invalid_encoding",
+    "invalid_json",
+    "not_an_object",
+    "missing_field",
+    "wrong_type",
+    "invalid_value",
+    "unsupported_version",
+    "invalid_media",
+]
+REJECT_REASONS: Final[tuple[str, ...]] = get_args(RejectReason)
+
+ACTION_RANK: Final[dict[str, int]] = {"allow": 0, "flag": 1, "block": 2}
+
+# The seven GB 45438-2025 Annex E implicit-label elements, in the standard's order.
+AIGC_FIELDS: Final = (
+    "Label",
+    "ContentProducer",
+    "ProduceID",
+    "ReservedCode1",
+    "ContentPropagator",
+    "PropagateID",
+    "ReservedCode2",
+)
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """Returns a bundled JSON Schema, ``content-event.v1`` or ``decision.v1``."""
+    text = resources.files("stream.schemas").joinpath(f"{name}.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _event_validator() -> jsonschema.protocols.Validator:
+    schema = load_schema("content-event.v1")
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator_cls.check_schema(schema)
+    return validator_cls(schema)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class EventRejected:
+    """An event that cannot be processed; it goes to the dead-letter topic with its original bytes."""
+
+    reason: RejectReason
+    detail: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    mime_type: str
+    data: bytes | None = None
+    filename: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExplicitLabel:
+    kind: Literal["text", "graphic", "voice", "rhythm", "interface"]
+    position: str | None = None
+    text: str | None = None
+    size_ratio: float | None = None
+    text_height_px: int | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Producer:
+    provider_code: str | None = None
+    provider_name: str | None = None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DepictedPerson:
+    consent: bool | None
+    person_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentEvent:
+    """A validated generated-content event (schema ``content-event.v1``)."""
+
+    event_id: str
+    tenant: str
+    scene: str
+    content_id: str
+    content_type: ContentType
+    service_type: ServiceType
+    input_sha256: str
+    text: str | None = None
+    media: Media | None = None
+    # Kept as sent: label rules judge the values (a numeric Label is a finding, not a rejection).
+    implicit_label: dict[str, Any] | None = None
+    explicit_label: ExplicitLabel | None = None
+    declared_ai_generated: bool | None = None
+    producer: Producer = field(default_factory=Producer)
+    depicted_persons: tuple[DepictedPerson, ...] = ()
+    created_at: datetime | None = None
+    published_at: datetime | None = None
+    received_at: datetime | None = None
+
+
+def _parse_time(value: str | None, name: str) -> datetime | EventRejected | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return EventRejected("invalid_value", f"{name} is not an RFC 3339 date-time: {value[:40]!r}")
+    if parsed.tzinfo is None:
+        return EventRejected("invalid_value", f"{name} has no time zone offset: {value[:40]!r}")
+    return parsed
+
+
+def _schema_rejection(error: jsonschema.ValidationError, event_id: str | None) -> EventRejected:
+    where = "/".join(str(p) for p in error.absolute_path) or "(event)"
+    reason: RejectReason
+    if error.validator == "required":
+        reason = "missing_field"
+    elif error.validator == "type":
+        reason = "wrong_type"
+    elif error.validator == "const" and list(error.absolute_path) == ["schema_version"]:
+        reason = "unsupported_version"
+    else:
+        reason = "invalid_value"
+    return EventRejected(reason, f"{where}: {error.message[:300]}", event_id)
+
+
+def parse_event(
+    raw: bytes,
+    *,
+    max_event_bytes: int,
+    max_media_bytes: int,
+    received_at: datetime | None = None,
+) -> ContentEvent | EventRejected:
+    """Validates raw bytes against ``content-event.v1``; never raises on bad input."""
+    if len(raw) > max_event_bytes:
+        return EventRejected("oversize", f"event is {len(raw)} bytes, limit {max_event_bytes}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return EventRejected("invalid_encoding", f"not UTF-8: {exc.reason} at byte {exc.start}")
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        return EventRejected("invalid_json", f"not JSON: {exc}"[:300])
+    if not isinstance(doc, dict):
+        return EventRejected("not_an_object", f"event is a JSON {type(doc).__name__}, not an object")
+    event_id = doc.get("event_id") if isinstance(doc.get("event_id"), str) else None
+    error = jsonschema.exceptions.best_match(_event_validator().iter_errors(doc))
+    if error is not None:
+        return _schema_rejection(error, event_id)
+    return _build_event(doc, raw, max_media_bytes, received_at)
+
+
+def _build_event(
+    doc: dict[str, Any], raw: bytes, max_media_bytes: int, received_at: datetime | None
+) -> ContentEvent | EventRejected:
+    event_id: str = doc["event_id"]
+    media = None
+    if (m := doc.get("media")) is not None:
+        data = None
+        if (encoded := m.get("data_base64")) is not None:
+            # base64 inflates by 4/3; reject before decoding so a huge field costs no memory.
+            if len(encoded) > (max_media_bytes * 4) // 3 + 4:
+                return EventRejected("oversize", f"media is over {max_media_bytes} bytes", event_id)
+            try:
+                data = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                return EventRejected("invalid_media", f"media.data_base64 is not base64: {exc}", event_id)
+        media = Media(
+            mime_type=m["mime_type"],
+            data=data,
+            filename=m.get("filename"),
+            width=m.get("width"),
+            height=m.get("height"),
+            duration_s=m.get("duration_s"),
+        )
+    explicit = None
+    if (e := doc.get("explicit_label")) is not None:
+        explicit = ExplicitLabel(
+            kind=e["kind"],
+            position=e.get("position"),
+            text=e.get("text"),
+            size_ratio=e.get("size_ratio"),
+            text_height_px=e.get("text_height_px"),
+            duration_s=e.get("duration_s"),
+        )
+    times: dict[str, datetime | None] = {}
+    for name in ("created_at", "published_at"):
+        parsed = _parse_time(doc.get(name), name)
+        if isinstance(parsed, EventRejected):
+            return EventRejected(parsed.reason, parsed.detail, event_id)
+        times[name] = parsed
+    producer = doc.get("producer") or {}
+    return ContentEvent(
+        event_id=event_id,
+        tenant=doc["tenant"],
+        scene=doc["scene"],
+        content_id=doc["content_id"],
+        content_type=doc["content_type"],
+        service_type=doc["service_type"],
+        input_sha256=hashlib.sha256(raw).hexdigest(),
+        text=doc.get("text"),
+        media=media,
+        implicit_label=doc.get("implicit_label"),
+        explicit_label=explicit,
+        declared_ai_generated=doc.get("declared_ai_generated"),
+        producer=Producer(
+            provider_code=producer.get("provider_code"),
+            provider_name=producer.get("provider_name"),
+            user_id=producer.get("user_id"),
+        ),
+        depicted_persons=tuple(
+            DepictedPerson(consent=p["consent"], person_ref=p.get("person_ref"))
+            for p in doc.get("depicted_persons", ())
+        ),
+        created_at=times["created_at"],
+        published_at=times["published_at"],
+        received_at=received_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LabelFinding:
+    """One result of a label-compliance rule, citing the clause it implements."""
+
+    code: str
+    severity: Severity
+    article: str
+    message: str
+    field: str | None = None
+    evidence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a decision's action was taken: one fired rule, with what it rests on."""
+
+    code: str
+    category: ReasonCategory
+    action: Action
+    basis: str
+    message: str
+    score: float | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """The prompt the platform must show around the content (Labeling Measures Art. 6)."""
+
+    level: NoticeLevel
+    text: str | None
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    huiyan_version: str
+    models: tuple[ModelVersion, ...]
+    policy_version: str
+    input_sha256: str
+    event_schema_version: int = EVENT_SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    event_time: str | None
+    received_at: str | None
+    decided_at: str
+    processing_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Huiyan's verdict on one event (schema ``decision.v1``)."""
+
+    event_id: str
+    tenant: str
+    scene: str
+    content_id: str
+    content_type: str
+    service_type: str
+    action: Action
+    reasons: tuple[Reason, ...]
+    scores: dict[str, float]
+    label_findings: tuple[LabelFinding, ...]
+    label_status: LabelStatus
+    notice: Notice
+    propagator_metadata: dict[str, str] | None
+    provenance: Provenance
+    timing: Timing
+    schema_version: int = DECISION_SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def isoformat(moment: datetime) -> str:
+    """RFC 3339 with milliseconds, in UTC."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
