@@ -1,1 +1,1 @@
-"""Huiyan's checks on content: transformer text classifiers (a later issue) and label compliance (``labels``)."""
+"""Huiyan's checks on content: text classifiers (a later issue) and label compliance (``labels``)."""

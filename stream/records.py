@@ -53,6 +53,7 @@ RejectReason = Literal[
     "invalid_value",
     "unsupported_version",
     "invalid_media",
+    "internal_error",
 ]
 REJECT_REASONS: Final[tuple[str, ...]] = get_args(RejectReason)
 
@@ -83,7 +84,7 @@ def _event_validator() -> jsonschema.protocols.Validator:
     schema = load_schema("content-event.v1")
     validator_cls = jsonschema.validators.validator_for(schema)
     validator_cls.check_schema(schema)
-    return validator_cls(schema)  # type: ignore[no-any-return]
+    return validator_cls(schema)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,117 @@
+"""Plain Kafka clients for the command line, the demo and the tests: create topics, produce events,
+read decisions and dead letters. The worker itself uses Faust; this module never decides anything."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from stream.settings import Settings
+
+
+def create_topics(settings: Settings) -> list[str]:
+    """Creates the content, decision and dead-letter topics if missing; returns the names it created."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="huiyan-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [settings.content_topic, settings.decision_topic, settings.dead_letter_topic]
+        new = [
+            NewTopic(name, settings.topic_partitions, settings.topic_replication)
+            for name in wanted
+            if name not in existing
+        ]
+        if new:
+            # Another worker or test may create one between our list and our create.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(new)
+        return [t.name for t in new]
+    finally:
+        admin.close()
+
+
+def event_key(line: bytes) -> bytes | None:
+    """The content id of a raw event, used as the Kafka key so one content stays on one partition."""
+    try:
+        doc = json.loads(line)
+    except ValueError:
+        return None
+    content_id = doc.get("content_id") if isinstance(doc, dict) else None
+    return content_id.encode("utf-8") if isinstance(content_id, str) else None
+
+
+def produce_events(settings: Settings, records: Iterable[bytes], *, topic: str | None = None) -> int:
+    """Produces raw event bytes to the content topic, waiting for every acknowledgement."""
+    producer = KafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", max_request_size=2_097_152, linger_ms=5
+    )
+    try:
+        futures = [producer.send(topic or settings.content_topic, value=r, key=event_key(r)) for r in records]
+        producer.flush()
+        for future in futures:
+            future.get(timeout=30)
+        return len(futures)
+    finally:
+        producer.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumedRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+
+def open_reader(settings: Settings, topics: Iterable[str], *, from_beginning: bool) -> KafkaConsumer:
+    """A group-less consumer assigned to every partition of ``topics``, at their start or end."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_bytes=8_388_608,
+        max_partition_fetch_bytes=4_194_304,
+    )
+    partitions = []
+    for topic in topics:
+        deadline = time.monotonic() + 30
+        while not (ids := consumer.partitions_for_topic(topic)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topic {topic} has no partitions (does it exist?)")
+            time.sleep(0.2)
+        partitions += [TopicPartition(topic, p) for p in sorted(ids)]
+    consumer.assign(partitions)
+    if from_beginning:
+        consumer.seek_to_beginning(*partitions)
+    else:
+        consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            consumer.position(tp)  # resolve the end offset now, before anything new is produced
+    return consumer
+
+
+def read_records(
+    consumer: KafkaConsumer, *, idle_timeout_s: float, max_records: int | None = None
+) -> Iterator[ConsumedRecord]:
+    """Yields records until ``max_records`` were read or nothing arrived for ``idle_timeout_s``."""
+    count = 0
+    last = time.monotonic()
+    while time.monotonic() - last < idle_timeout_s:
+        batch = consumer.poll(timeout_ms=200)
+        for records in batch.values():
+            for r in records:
+                last = time.monotonic()
+                count += 1
+                yield ConsumedRecord(
+                    r.topic, r.partition, r.offset, r.key, r.value, {k: v for k, v in (r.headers or [])}
+                )
+                if max_records is not None and count >= max_records:
+                    return

@@ -1,0 +1,73 @@
+"""Offline mode: the same core as the worker, reading events from a JSONL file instead of Kafka.
+
+Each non-empty line is one event, exactly as it would be on the content topic. Decisions go to one
+stream as JSONL; every line that cannot be decided goes to the dead-letter stream with its line number,
+reason code and original text, so nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO
+
+from stream.pipeline import ModerationContext, RawEvent, moderate_raw
+
+
+@dataclass(slots=True)
+class OfflineSummary:
+    decided: int = 0
+    rejected: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+
+    def actions_text(self) -> str:
+        return ", ".join(f"{n} {a}" for a, n in sorted(self.actions.items())) or "none"
+
+
+def _batches(lines: Iterable[bytes], size: int) -> Iterable[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
+    for number, line in enumerate(lines, start=1):
+        line = line.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        batch.append((number, line))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def moderate_lines(
+    lines: Iterable[bytes],
+    decisions_out: IO[bytes],
+    dead_letters_out: IO[str],
+    context: ModerationContext,
+    *,
+    batch_size: int = 64,
+) -> OfflineSummary:
+    summary = OfflineSummary()
+    for batch in _batches(lines, batch_size):
+        now = datetime.now(UTC)
+        outcome = moderate_raw([RawEvent(value=line, received_at=now) for _, line in batch], context)
+        for _, decision in outcome.decisions:
+            decisions_out.write(decision.to_json() + b"\n")
+            summary.decided += 1
+            summary.actions[decision.action] += 1
+        for index, rejected in outcome.rejections:
+            number, line = batch[index]
+            record = {
+                "line": number,
+                "reason": rejected.reason,
+                "detail": rejected.detail,
+                "event_id": rejected.event_id,
+                "original": line.decode("utf-8", "replace"),
+            }
+            dead_letters_out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            summary.rejected += 1
+    decisions_out.flush()
+    dead_letters_out.flush()
+    return summary

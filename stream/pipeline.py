@@ -1,0 +1,261 @@
+"""The pure moderation core: a batch of validated content events in, one decision per event out.
+
+``moderate(events, context)`` runs the label checks, the text classifiers (when configured) and the
+policy, and builds each :class:`~stream.records.Decision` with its reasons, evidence and provenance.
+It knows nothing of Kafka, files or metrics: the Faust agent, the offline ``huiyan moderate`` command
+and the tests are thin adapters around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from classifiers.labels.codes import FINDING_CODES
+from classifiers.labels.compliance import LabelReport, check_event_labels
+from stream import __version__
+from stream.policy import Policy
+from stream.records import (
+    ACTION_RANK,
+    Action,
+    ContentEvent,
+    Decision,
+    EventRejected,
+    LabelFinding,
+    ModelVersion,
+    Provenance,
+    Reason,
+    ReasonCategory,
+    Timing,
+    isoformat,
+    parse_event,
+)
+
+log = logging.getLogger(__name__)
+
+
+class TextClassifier(Protocol):
+    """A batch text classifier: one score in [0, 1] per category for each text."""
+
+    name: str
+    version: str
+    categories: tuple[str, ...]
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventLimits:
+    """Size limits applied when raw bytes are parsed into events (settings ``HUIYAN_MAX_*``)."""
+
+    max_event_bytes: int
+    max_media_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationContext:
+    """Everything ``moderate`` needs besides the events: policy, limits, classifiers, the platform's code."""
+
+    policy: Policy
+    limits: EventLimits
+    platform_code: str = ""
+    classifiers: tuple[TextClassifier, ...] = ()
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def moderate(events: Sequence[ContentEvent], context: ModerationContext) -> list[Decision]:
+    """Decides every event of the batch; never drops one (a failing classifier yields a fallback reason)."""
+    started = time.perf_counter()
+    scores, failures = _score(events, context.classifiers)
+    models = tuple(ModelVersion(c.name, c.version) for c in context.classifiers)
+    per_event_ms = (time.perf_counter() - started) * 1000 / max(len(events), 1)
+    decisions = []
+    for index, event in enumerate(events):
+        event_started = time.perf_counter()
+        report = check_event_labels(event, platform_code=context.platform_code)
+        reasons = _label_reasons(report.findings, context.policy)
+        reasons += _score_reasons(scores[index], context.policy)
+        if event.text:
+            reasons += _failure_reasons(failures, context.policy)
+        action = _strongest(reasons)
+        decided_at = context.clock()
+        elapsed_ms = per_event_ms + (time.perf_counter() - event_started) * 1000
+        decisions.append(
+            _decision(event, report, reasons, action, scores[index], models, context, decided_at, elapsed_ms)
+        )
+    return decisions
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """An event as it arrived: its bytes (None for an empty Kafka record) and when it was received."""
+
+    value: bytes | None
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """Per input position: a decision, or the reason the event was rejected. Together they cover the batch."""
+
+    decisions: list[tuple[int, Decision]]
+    rejections: list[tuple[int, EventRejected]]
+
+
+def moderate_raw(raw_events: Sequence[RawEvent], context: ModerationContext) -> BatchOutcome:
+    """Parses raw events at the edge, then decides the valid ones; every input ends in exactly one list."""
+    valid: list[tuple[int, ContentEvent]] = []
+    rejections: list[tuple[int, EventRejected]] = []
+    for index, raw in enumerate(raw_events):
+        if raw.value is None:
+            rejections.append((index, EventRejected("invalid_json", "empty record (no value)")))
+            continue
+        parsed = parse_event(
+            raw.value,
+            max_event_bytes=context.limits.max_event_bytes,
+            max_media_bytes=context.limits.max_media_bytes,
+            received_at=raw.received_at,
+        )
+        if isinstance(parsed, EventRejected):
+            rejections.append((index, parsed))
+        else:
+            valid.append((index, parsed))
+    try:
+        decisions = moderate([event for _, event in valid], context)
+        decided = [(index, decision) for (index, _), decision in zip(valid, decisions, strict=True)]
+    except Exception:
+        # A bug must not stop the stream: find the events that trigger it and dead-letter only those.
+        log.exception("deciding a batch of %d events failed; deciding them one by one", len(valid))
+        decided = []
+        for index, event in valid:
+            try:
+                decided.append((index, moderate([event], context)[0]))
+            except Exception as exc:
+                log.exception("deciding event %s failed", event.event_id)
+                detail = f"{type(exc).__name__}: {exc}"[:300]
+                rejections.append((index, EventRejected("internal_error", detail, event.event_id)))
+    rejections.sort(key=lambda pair: pair[0])
+    return BatchOutcome(decisions=decided, rejections=rejections)
+
+
+def _score(
+    events: Sequence[ContentEvent], classifiers: Sequence[TextClassifier]
+) -> tuple[list[dict[str, float]], list[str]]:
+    """Scores the events' texts with every classifier; a classifier that fails is named, not fatal."""
+    scores: list[dict[str, float]] = [{} for _ in events]
+    failures: list[str] = []
+    indices = [i for i, e in enumerate(events) if e.text]
+    texts = [events[i].text or "" for i in indices]
+    for classifier in classifiers:
+        if not texts:
+            break
+        try:
+            predicted = classifier.predict(texts)
+        except Exception:  # A broken model must not stop the stream: the policy's fallback action applies.
+            log.exception("classifier %s failed on a batch of %d texts", classifier.name, len(texts))
+            failures.append(classifier.name)
+            continue
+        for i, result in zip(indices, predicted, strict=True):
+            scores[i].update(result)
+    return scores, failures
+
+
+def _label_reasons(findings: Sequence[LabelFinding], policy: Policy) -> list[Reason]:
+    reasons = []
+    for finding in findings:
+        action = policy.action_for_finding(finding)
+        if action == "allow":
+            continue
+        category: ReasonCategory = FINDING_CODES[finding.code].category
+        reasons.append(
+            Reason(
+                code=finding.code,
+                category=category,
+                action=action,
+                basis=f"policy {policy.name}: label finding {finding.code} -> {action}; {finding.article}",
+                message=finding.message,
+            )
+        )
+    return reasons
+
+
+def _score_reasons(scores: dict[str, float], policy: Policy) -> list[Reason]:
+    reasons = []
+    for category, score in sorted(scores.items()):
+        action, threshold = policy.action_for_score(category, score)
+        if action == "allow":
+            continue
+        reasons.append(
+            Reason(
+                code=f"{category}_score",
+                category=category,  # type: ignore[arg-type]  # policy validated the category names
+                action=action,
+                basis=f"policy {policy.name}: {category} score >= {action} threshold {threshold}",
+                message=f"{category} score {score:.3f} >= {threshold}",
+                score=score,
+                threshold=threshold,
+            )
+        )
+    return reasons
+
+
+def _failure_reasons(failures: Sequence[str], policy: Policy) -> list[Reason]:
+    action = policy.classifier_failure_action
+    return [
+        Reason(
+            code="classifier_failed",
+            category="processing",
+            action=action,
+            basis=f"policy {policy.name}: classifier_failure -> {action} (fail closed)",
+            message=f"classifier {name} failed; its categories are unscored",
+        )
+        for name in failures
+    ]
+
+
+def _strongest(reasons: Sequence[Reason]) -> Action:
+    return max((r.action for r in reasons), key=ACTION_RANK.__getitem__, default="allow")
+
+
+def _decision(
+    event: ContentEvent,
+    report: LabelReport,
+    reasons: list[Reason],
+    action: Action,
+    scores: dict[str, float],
+    models: tuple[ModelVersion, ...],
+    context: ModerationContext,
+    decided_at: datetime,
+    elapsed_ms: float,
+) -> Decision:
+    return Decision(
+        event_id=event.event_id,
+        tenant=event.tenant,
+        scene=event.scene,
+        content_id=event.content_id,
+        content_type=event.content_type,
+        service_type=event.service_type,
+        action=action,
+        reasons=tuple(reasons),
+        scores=dict(scores),
+        label_findings=report.findings,
+        label_status=report.status,
+        notice=report.notice,
+        propagator_metadata=report.propagator_metadata,
+        provenance=Provenance(
+            huiyan_version=__version__,
+            models=models,
+            policy_version=context.policy.version,
+            input_sha256=event.input_sha256,
+        ),
+        timing=Timing(
+            event_time=isoformat(event.created_at) if event.created_at else None,
+            received_at=isoformat(event.received_at) if event.received_at else None,
+            decided_at=isoformat(decided_at),
+            processing_ms=round(elapsed_ms, 3),
+        ),
+    )

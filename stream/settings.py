@@ -1,0 +1,223 @@
+"""Huiyan's configuration: every setting in one place, with its environment variable, default and meaning.
+
+Settings are read from ``HUIYAN_*`` environment variables once, at the edge (CLI), and passed down as a
+frozen :class:`Settings`. The README's configuration table is generated from :data:`SETTINGS`
+(``huiyan settings --markdown``) and a test keeps the two equal. This module must not import Faust.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+def _bool(value: str) -> bool:
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"must be positive: {value!r}")
+    return number
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "broker",
+        "HUIYAN_BROKER",
+        "kafka://127.0.0.1:19092",
+        str,
+        "Kafka bootstrap servers as a Faust URL (`kafka://host:port`; several separated by `;`).",
+    ),
+    Setting(
+        "app_id",
+        "HUIYAN_APP_ID",
+        "huiyan",
+        str,
+        "Faust application id, also the Kafka consumer group shared by all workers.",
+    ),
+    Setting(
+        "content_topic",
+        "HUIYAN_CONTENT_TOPIC",
+        "huiyan.content",
+        str,
+        "Topic of generated-content events (input).",
+    ),
+    Setting(
+        "decision_topic",
+        "HUIYAN_DECISION_TOPIC",
+        "huiyan.decisions",
+        str,
+        "Topic of decisions (output), keyed by `content_id`.",
+    ),
+    Setting(
+        "dead_letter_topic",
+        "HUIYAN_DEAD_LETTER_TOPIC",
+        "huiyan.dead-letter",
+        str,
+        "Topic of rejected events: original bytes, reason code in headers.",
+    ),
+    Setting(
+        "topic_partitions",
+        "HUIYAN_TOPIC_PARTITIONS",
+        4,
+        _positive_int,
+        "Partitions of the three topics when Huiyan creates them; workers in one group share them.",
+    ),
+    Setting(
+        "topic_replication",
+        "HUIYAN_TOPIC_REPLICATION",
+        1,
+        _positive_int,
+        "Replication factor of the topics when Huiyan creates them.",
+    ),
+    Setting(
+        "batch_max",
+        "HUIYAN_BATCH_MAX",
+        32,
+        _positive_int,
+        "Most events decided together in one batch (`stream.take`).",
+    ),
+    Setting(
+        "batch_within_ms",
+        "HUIYAN_BATCH_WITHIN_MS",
+        20,
+        _positive_int,
+        "Longest wait, in milliseconds, for a batch to fill before it is decided.",
+    ),
+    Setting(
+        "session_timeout_s",
+        "HUIYAN_SESSION_TIMEOUT_S",
+        15,
+        _positive_int,
+        "Seconds without a heartbeat before the group hands a dead worker's partitions to the others. "
+        "Inference runs on its own thread and never delays heartbeats, so this can stay short.",
+    ),
+    Setting(
+        "max_event_bytes",
+        "HUIYAN_MAX_EVENT_BYTES",
+        1_048_576,
+        _positive_int,
+        "Largest event accepted, in bytes; larger events are dead-lettered as `oversize`.",
+    ),
+    Setting(
+        "max_media_bytes",
+        "HUIYAN_MAX_MEDIA_BYTES",
+        786_432,
+        _positive_int,
+        "Largest inline media accepted after base64 decoding, in bytes.",
+    ),
+    Setting(
+        "policy_file",
+        "HUIYAN_POLICY_FILE",
+        "",
+        str,
+        "Policy YAML file; empty means the bundled `stream/policies/default.yaml`.",
+    ),
+    Setting(
+        "platform_code",
+        "HUIYAN_PLATFORM_CODE",
+        "",
+        str,
+        "This platform's provider code, written as `ContentPropagator` in propagator metadata "
+        "(Labeling Measures Art. 6).",
+    ),
+    Setting(
+        "web_host", "HUIYAN_WEB_HOST", "127.0.0.1", str, "Address of the worker's web server (`/metrics`)."
+    ),
+    Setting(
+        "web_port",
+        "HUIYAN_WEB_PORT",
+        6066,
+        _positive_int,
+        "Port of the worker's web server (`/metrics`); give each worker on a host its own.",
+    ),
+    Setting(
+        "data_dir",
+        "HUIYAN_DATA_DIR",
+        ".huiyan",
+        str,
+        "Worker state directory (Faust `datadir`); give each worker on a host its own.",
+    ),
+    Setting("log_level", "HUIYAN_LOG_LEVEL", "info", str, "Worker log level."),
+    Setting(
+        "metrics_enabled",
+        "HUIYAN_METRICS",
+        True,
+        _bool,
+        "Expose Prometheus metrics on `/metrics` of the web server.",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    broker: str
+    app_id: str
+    content_topic: str
+    decision_topic: str
+    dead_letter_topic: str
+    topic_partitions: int
+    topic_replication: int
+    batch_max: int
+    batch_within_ms: int
+    session_timeout_s: int
+    max_event_bytes: int
+    max_media_bytes: int
+    policy_file: str
+    platform_code: str
+    web_host: str
+    web_port: int
+    data_dir: str
+    log_level: str
+    metrics_enabled: bool
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Reads every setting from the environment; keyword overrides win (CLI options)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            if setting.name in overrides and overrides[setting.name] is not None:
+                values[setting.name] = overrides[setting.name]
+            elif setting.env in env:
+                try:
+                    values[setting.name] = setting.parse(env[setting.env])
+                except ValueError as exc:
+                    raise ValueError(f"{setting.env}: {exc}") from exc
+            else:
+                values[setting.name] = setting.default
+        return cls(**values)
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """The broker URL as plain ``host:port`` strings for Kafka clients."""
+        return [part.split("://", 1)[-1] for part in self.broker.split(";") if part]
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+    lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for setting in SETTINGS:
+        default = f"`{setting.default}`" if setting.default != "" else "(empty)"
+        lines.append(f"| `{setting.env}` | {default} | {setting.help} |")
+    return "\n".join(lines)
+
+
+assert [s.name for s in SETTINGS] == [f.name for f in fields(Settings)], "SETTINGS and Settings disagree"

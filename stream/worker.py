@@ -1,0 +1,61 @@
+"""Assembles and runs one Huiyan worker: settings -> policy -> Faust app, topics, agent, metrics."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from stream import metrics
+from stream.agents import BatchProcessor, register_agents
+from stream.app import create_app
+from stream.pipeline import EventLimits, ModerationContext
+from stream.policy import load_policy
+from stream.settings import Settings
+from stream.topics import DLQ_MAX_BYTES, declare_topics
+
+log = logging.getLogger(__name__)
+
+
+def build_context(settings: Settings) -> ModerationContext:
+    """The core's context from settings; shared by the worker and the offline mode."""
+    return ModerationContext(
+        policy=load_policy(settings.policy_file),
+        limits=EventLimits(settings.max_event_bytes, settings.max_media_bytes),
+        platform_code=settings.platform_code,
+    )
+
+
+def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
+    context = build_context(settings)
+    app = create_app(settings)
+    topics = declare_topics(app, settings)
+    processor = BatchProcessor(context, topics, dlq_max_bytes=DLQ_MAX_BYTES)
+    register_agents(
+        app, topics, processor, batch_max=settings.batch_max, batch_within_s=settings.batch_within_ms / 1000
+    )
+    metrics.record_policy(context.policy.version)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def announce() -> None:
+        log.info(
+            "huiyan worker: %s -> %s (dead letters: %s), policy %s, metrics on http://%s:%d/metrics",
+            settings.content_topic,
+            settings.decision_topic,
+            settings.dead_letter_topic,
+            context.policy.version,
+            settings.web_host,
+            settings.web_port,
+        )
+
+    worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
+    return worker, processor
+
+
+def run_worker(settings: Settings) -> None:
+    """Runs until SIGTERM/SIGINT (warm shutdown: the batch in hand is finished or left unacknowledged)."""
+    worker, processor = build_worker(settings)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        processor.close()

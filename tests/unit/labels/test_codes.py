@@ -1,0 +1,87 @@
+"""The finding-code registry: every finding the label rules produce is registered with its severity."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+import pytest
+
+from classifiers.labels.codes import FINDING_CODES, finding
+from classifiers.labels.compliance import check_event_labels
+from stream.records import Severity
+from tests.unit.labels.factories import PRODUCER_CODE, build_event, valid_implicit_label
+
+# Events that between them reach every rule, so every code the rules can produce is produced here.
+CORPUS: list[dict[str, Any]] = [
+    {},
+    {"text": "由AI创作的小诗"},
+    {"text": "【AI生成】山间的小路", "implicit_label": valid_implicit_label()},
+    {"implicit_label": {"AIGC": valid_implicit_label(Label=1, ContentProducer="doubao")}},
+    {
+        "implicit_label": valid_implicit_label(
+            Label="4",
+            ProduceID="",
+            ReservedCode1=None,
+            ContentPropagator="other",
+            PropagateID="x y",
+            Propagator="z",
+        ),
+        "producer": {"provider_code": "0011911100007DK3QW8A2Y1ZZZZ"},
+    },
+    {"implicit_label": valid_implicit_label(ContentProducer=PRODUCER_CODE[:22] + "2A7K2")},
+    {"service_type": "editing", "declared_ai_generated": False},
+    {
+        "service_type": "face_swap",
+        "content_type": "video",
+        "media": {"mime_type": "video/mp4"},
+        "explicit_label": {"kind": "graphic", "position": "around_player", "text": "AI", "duration_s": 1.0},
+        "depicted_persons": [{"consent": False}, {"consent": None}],
+    },
+    {
+        "service_type": "face_pose_manipulation",
+        "content_type": "video",
+        "explicit_label": {"kind": "text"},
+        "depicted_persons": [{"consent": True}],
+    },
+    {
+        "service_type": "face_generation",
+        "content_type": "image",
+        "explicit_label": {"kind": "text", "position": "center", "text": "AI生成", "size_ratio": 0.01},
+    },
+    {"service_type": "voice_synthesis", "content_type": "audio", "explicit_label": {"kind": "text"}},
+]
+
+
+def all_findings() -> list[Any]:
+    return [
+        f
+        for doc in CORPUS
+        for code in ("", "0011911100007DK3QW8A2Y2B3C4")
+        for f in check_event_labels(build_event(**doc), platform_code=code).findings
+    ]
+
+
+def test_registry_is_well_formed() -> None:
+    """Each code is keyed by its own name, has a known severity, an article and a description."""
+    for code, spec in FINDING_CODES.items():
+        assert code == spec.code
+        assert spec.severity in get_args(Severity)
+        assert spec.article and spec.description
+        assert not spec.undecided or spec.severity == "warning"
+
+
+def test_every_produced_finding_is_registered_with_its_severity() -> None:
+    """The policy layer keys on codes: every produced code is registered and keeps its registered severity."""
+    findings = all_findings()
+    for f in findings:
+        assert f.code in FINDING_CODES, f.code
+        assert f.severity == FINDING_CODES[f.code].severity, f
+        assert f.article and f.message
+    # The corpus reaches every registered code, so the registry names nothing the rules cannot produce.
+    assert {f.code for f in findings} == set(FINDING_CODES)
+
+
+def test_unregistered_code_fails_loudly() -> None:
+    """A rule that invents a code is a bug: building its finding raises."""
+    with pytest.raises(KeyError):
+        finding("no_such_code", "never")

@@ -1,0 +1,169 @@
+"""The pure core: one decision per valid event with reasons and provenance; scores against thresholds;
+a failing classifier or a bug on one event never loses the batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import jsonschema
+import pytest
+
+from stream.pipeline import EventLimits, ModerationContext, RawEvent, moderate, moderate_raw
+from stream.policy import parse_policy
+from stream.records import ContentEvent, load_schema, parse_event
+
+POLICY = parse_policy("""
+name: unit
+label_severity: {violation: flag, warning: allow, info: allow}
+label_findings: {biometric_edit_without_consent: block}
+categories:
+  rumor: {flag: 0.5, block: 0.9}
+  vulgar: {flag: 0.6, block: 0.95}
+classifier_failure: flag
+""")
+LIMITS = EventLimits(100_000, 100_000)
+CODE = "001191110108MA01ABCD2X1HY01"
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _doc(content_id: str, **fields: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "event_id": f"e-{content_id}",
+        "tenant": "t",
+        "scene": "post",
+        "content_id": content_id,
+        "content_type": "text",
+        "service_type": "person_simulating_text",
+        "text": "今天天气很好，适合出门散步。（本内容由人工智能生成）",
+        "implicit_label": {"Label": "1", "ContentProducer": CODE, "ProduceID": content_id},
+        "producer": {"provider_code": CODE},
+    }
+    doc.update(fields)
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def _event(content_id: str, **fields: Any) -> ContentEvent:
+    parsed = parse_event(
+        json.dumps(_doc(content_id, **fields)).encode(), max_event_bytes=100_000, max_media_bytes=100_000
+    )
+    assert isinstance(parsed, ContentEvent), parsed
+    return parsed
+
+
+class FixedScores:
+    """Test double with the classifier interface: returns the scores it was given, per text."""
+
+    name = "fixed"
+    version = "test-1"
+    categories = ("rumor", "vulgar")
+
+    def __init__(self, by_text: dict[str, dict[str, float]]) -> None:
+        self.by_text = by_text
+        self.calls: list[list[str]] = []
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        self.calls.append(list(texts))
+        return [self.by_text.get(t, {"rumor": 0.0, "vulgar": 0.0}) for t in texts]
+
+
+class Broken:
+    name = "broken"
+    version = "0"
+    categories = ("rumor",)
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        raise RuntimeError("model file is corrupt")
+
+
+def _context(*classifiers: Any) -> ModerationContext:
+    return ModerationContext(
+        policy=POLICY, limits=LIMITS, platform_code=CODE, classifiers=classifiers, clock=lambda: NOW
+    )
+
+
+def test_compliant_event_is_allowed_with_full_provenance() -> None:
+    (decision,) = moderate([_event("ok")], _context())
+    assert decision.action == "allow"
+    assert decision.reasons == ()
+    assert decision.label_status == "compliant"
+    assert decision.notice.level == "confirmed"
+    assert decision.provenance.policy_version == POLICY.version
+    assert decision.provenance.input_sha256 == _event("ok").input_sha256
+    assert decision.timing.decided_at == "2026-11-25T12:00:00.000Z"
+    jsonschema.Draft202012Validator(load_schema("decision.v1")).validate(json.loads(decision.to_json()))
+
+
+def test_label_violation_is_flagged_with_the_article_in_the_reason() -> None:
+    (decision,) = moderate([_event("nolabel", implicit_label=None)], _context())
+    assert decision.action == "flag"
+    reason = next(r for r in decision.reasons if r.code == "implicit_label_missing")
+    assert reason.category == "label"
+    assert "Art. 16" in reason.basis and "policy unit" in reason.basis
+
+
+def test_refused_consent_blocks_under_the_consent_category() -> None:
+    (decision,) = moderate(
+        [
+            _event(
+                "swap", content_type="video", service_type="face_swap", depicted_persons=[{"consent": False}]
+            )
+        ],
+        _context(),
+    )
+    assert decision.action == "block"
+    assert any(
+        r.code == "biometric_edit_without_consent" and r.category == "consent" for r in decision.reasons
+    )
+
+
+def test_scores_are_compared_with_policy_thresholds() -> None:
+    texts = {"谣言": {"rumor": 0.93, "vulgar": 0.1}, "可疑": {"rumor": 0.55, "vulgar": 0.1}}
+    classifier = FixedScores(texts)
+    events = [_event("a", text="谣言"), _event("b", text="可疑"), _event("c", text="正常")]
+    decisions = moderate(events, _context(classifier))
+    assert [d.action for d in decisions] == ["block", "flag", "flag"]  # "c" lacks the in-text explicit label
+    rumor = next(r for r in decisions[0].reasons if r.category == "rumor")
+    assert (rumor.score, rumor.threshold, rumor.action) == (0.93, 0.9, "block")
+    assert decisions[0].scores == {"rumor": 0.93, "vulgar": 0.1}
+    assert [m.name for m in decisions[0].provenance.models] == ["fixed"]
+    assert classifier.calls == [["谣言", "可疑", "正常"]]  # one batched call
+
+
+def test_failing_classifier_fails_closed_to_flag() -> None:
+    (decision,) = moderate([_event("x")], _context(Broken()))
+    assert decision.action == "flag"
+    assert [r.code for r in decision.reasons] == ["classifier_failed"]
+
+
+def test_moderate_raw_accounts_for_every_input_in_order() -> None:
+    raws = [
+        RawEvent(json.dumps(_doc("one")).encode(), NOW),
+        RawEvent(b"{broken", NOW),
+        RawEvent(None, NOW),
+        RawEvent(json.dumps(_doc("two")).encode(), NOW),
+    ]
+    outcome = moderate_raw(raws, _context())
+    assert [(i, d.content_id) for i, d in outcome.decisions] == [(0, "one"), (3, "two")]
+    assert [(i, r.reason) for i, r in outcome.rejections] == [(1, "invalid_json"), (2, "invalid_json")]
+    assert outcome.decisions[0][1].timing.received_at == "2026-11-25T12:00:00.000Z"
+
+
+def test_a_bug_on_one_event_dead_letters_only_that_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    from classifiers.labels import compliance
+
+    real = compliance.check_event_labels
+
+    def exploding(event: ContentEvent, *, platform_code: str) -> Any:
+        if event.content_id == "poison":
+            raise ZeroDivisionError("bug")
+        return real(event, platform_code=platform_code)
+
+    monkeypatch.setattr("stream.pipeline.check_event_labels", exploding)
+    raws = [RawEvent(json.dumps(_doc(cid)).encode(), NOW) for cid in ("a", "poison", "b")]
+    outcome = moderate_raw(raws, _context())
+    assert [d.content_id for _, d in outcome.decisions] == ["a", "b"]
+    assert [(i, r.reason, r.event_id) for i, r in outcome.rejections] == [(1, "internal_error", "e-poison")]
+    assert "ZeroDivisionError" in outcome.rejections[0][1].detail
