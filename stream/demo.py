@@ -17,7 +17,7 @@ import urllib.request
 from importlib import resources
 from pathlib import Path
 
-from stream.kafka_io import create_topics, event_key, open_reader, produce_events, read_records
+from stream.kafka_io import create_topics, open_reader, produce_events, read_records
 from stream.settings import Settings
 from stream.topics import DLQ_DETAIL, DLQ_REASON
 
@@ -102,7 +102,6 @@ def run_demo(settings: Settings, *, keep_running: bool, events_file: Path | None
             f"to {settings.content_topic}\n"
         )
         produce_events(settings, lines)
-        keys = [event_key(line) for line in lines]
         expected = len(lines)
         seen = 0
         deadline = time.monotonic() + 120
@@ -113,13 +112,14 @@ def run_demo(settings: Settings, *, keep_running: bool, events_file: Path | None
             else:
                 reason = record.headers.get(DLQ_REASON, b"?").decode()
                 detail = record.headers.get(DLQ_DETAIL, b"").decode("utf-8", "replace")
-                print(f"  DEAD  {record.value[:40]!r}...\n        dead letter: {reason}: {detail}")
+                original = record.value[:50].decode("utf-8", "replace")
+                print(f"  DEAD  {original}...\n        dead letter: {reason}: {detail}")
             if time.monotonic() > deadline:
                 break
         reader.close()
         missing = expected - seen
         print(
-            f"\n{seen} of {expected} events answered ({len([k for k in keys if k])} keyed by content_id)"
+            f"\n{seen} of {expected} events answered (decision or dead letter)"
             + (f"; {missing} MISSING" if missing else "")
         )
         time.sleep(1.0)  # let the worker's histograms catch the last batch before we read them

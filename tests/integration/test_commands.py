@@ -1,0 +1,82 @@
+"""The README's own commands: the demo against the running broker, and the broker script's lifecycle."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import REPO, free_port
+
+pytestmark = pytest.mark.integration
+
+BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker.sh"
+
+
+def test_demo_answers_every_sample_event_and_stops_its_worker(broker: str, tmp_path: Path) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "HUIYAN_BROKER": f"kafka://{broker}",
+        "HUIYAN_APP_ID": f"demo-{suffix}",
+        "HUIYAN_CONTENT_TOPIC": f"demo-{suffix}.content",
+        "HUIYAN_DECISION_TOPIC": f"demo-{suffix}.decisions",
+        "HUIYAN_DEAD_LETTER_TOPIC": f"demo-{suffix}.dead-letter",
+        "HUIYAN_WEB_PORT": str(free_port()),
+        "HUIYAN_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "demo"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "14 of 14 events answered" in result.stdout
+    assert "BLOCK vid-0006" in result.stdout
+    assert "dead letter: missing_field" in result.stdout
+    assert "huiyan_decisions_total" in result.stdout
+    # The demo found the broker running, so it leaves it running; its own worker is gone.
+    assert subprocess.run([str(BROKER_SCRIPT), "status"], check=False).returncode == 0
+    pid = re.search(r"worker started \(pid (\d+)", result.stdout)
+    assert pid is not None
+    assert not Path(f"/proc/{pid.group(1)}").exists()
+
+
+def test_broker_script_is_safe_to_repeat_and_stops_its_own_broker(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "HUIYAN_KAFKA_HOME": str(tmp_path / "kafka"),
+        "HUIYAN_KAFKA_PORT": str(free_port()),
+        "HUIYAN_KAFKA_CONTROLLER_PORT": str(free_port()),
+    }
+
+    def broker(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BROKER_SCRIPT), command], env=env, capture_output=True, text=True, timeout=180, check=False
+        )
+
+    try:
+        assert broker("start").returncode == 0
+        pid = (tmp_path / "kafka" / "broker.pid").read_text().strip()
+        again = broker("start")
+        assert again.returncode == 0 and "already running" in again.stderr
+        assert broker("status").returncode == 0
+        assert broker("stop").returncode == 0
+        assert not Path(f"/proc/{pid}").exists()
+        assert broker("status").returncode == 1
+        assert broker("stop").returncode == 0  # stopping a stopped broker is fine
+        # A restart keeps the formatted storage (no second format).
+        restart = broker("start")
+        assert restart.returncode == 0 and "ready" in restart.stderr
+        assert "formatting storage" not in restart.stderr
+    finally:
+        broker("stop")
