@@ -122,19 +122,22 @@ class Deployment:
         return (self.workdir / f"worker-{index}.log").read_text(errors="replace")
 
 
-@pytest.fixture
-def deployment(broker: str, tmp_path: Path) -> Iterator[Deployment]:
-    suffix = uuid.uuid4().hex[:10]
-    env = {
+def isolated_env(broker: str, prefix: str) -> dict[str, str]:
+    """The environment of a deployment no other test shares: its own group and topics."""
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    return {
         **os.environ,
         "HUIYAN_BROKER": f"kafka://{broker}",
-        "HUIYAN_APP_ID": f"huiyan-test-{suffix}",
-        "HUIYAN_CONTENT_TOPIC": f"test-{suffix}.content",
-        "HUIYAN_DECISION_TOPIC": f"test-{suffix}.decisions",
-        "HUIYAN_DEAD_LETTER_TOPIC": f"test-{suffix}.dead-letter",
-        "HUIYAN_TOPIC_PARTITIONS": "3",
-        "HUIYAN_LOG_LEVEL": "info",
+        "HUIYAN_APP_ID": name,
+        "HUIYAN_CONTENT_TOPIC": f"{name}.content",
+        "HUIYAN_DECISION_TOPIC": f"{name}.decisions",
+        "HUIYAN_DEAD_LETTER_TOPIC": f"{name}.dead-letter",
     }
+
+
+@pytest.fixture
+def deployment(broker: str, tmp_path: Path) -> Iterator[Deployment]:
+    env = {**isolated_env(broker, "test"), "HUIYAN_TOPIC_PARTITIONS": "3", "HUIYAN_LOG_LEVEL": "info"}
     settings = Settings.from_env(env)
     create_topics(settings)
     deployment = Deployment(settings=settings, env=env, workdir=tmp_path)

@@ -6,12 +6,11 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, free_port
+from tests.integration.conftest import REPO, free_port, isolated_env
 
 pytestmark = pytest.mark.integration
 
@@ -19,14 +18,8 @@ BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker.sh"
 
 
 def test_demo_answers_every_sample_event_and_stops_its_worker(broker: str, tmp_path: Path) -> None:
-    suffix = uuid.uuid4().hex[:8]
     env = {
-        **os.environ,
-        "HUIYAN_BROKER": f"kafka://{broker}",
-        "HUIYAN_APP_ID": f"demo-{suffix}",
-        "HUIYAN_CONTENT_TOPIC": f"demo-{suffix}.content",
-        "HUIYAN_DECISION_TOPIC": f"demo-{suffix}.decisions",
-        "HUIYAN_DEAD_LETTER_TOPIC": f"demo-{suffix}.dead-letter",
+        **isolated_env(broker, "demo"),
         "HUIYAN_WEB_PORT": str(free_port()),
         "HUIYAN_DATA_DIR": str(tmp_path),
     }
