@@ -129,6 +129,94 @@ def topics() -> None:
     click.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
 
 
+@main.command(name="eval")
+@click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled JSONL file (repeatable).",
+)
+@click.option("--dev", "use_dev", is_flag=True, help="Evaluate the dev splits of ../shared/datasets.")
+@click.option(
+    "--task",
+    type=click.Choice(["rumor", "vulgar", "impersonation"]),
+    help="Category of the files' `label` (default: from each row's source).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("eval-results"),
+    show_default=True,
+    help="Folder for results.md, results.json and the PNG plots.",
+)
+@click.option(
+    "--model-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Model directory (default: the bundled model).",
+)
+@click.option("--threshold", type=float, default=0.5, show_default=True)
+def eval_command(
+    data_files: tuple[Path, ...],
+    use_dev: bool,
+    task: str | None,
+    out: Path,
+    model_dir: Path | None,
+    threshold: float,
+) -> None:
+    """Measure the classifiers on labelled data: metrics per category, false-positive rates, plots."""
+    from classifiers.eval_run import evaluate, load_rows
+    from classifiers.text_model import DEFAULT_MODEL_DIR, TextRiskModel
+    from stream.policy import load_policy
+
+    if not data_files and not use_dev:
+        raise click.UsageError("give --data FILE (one or more) or --dev")
+    rows = load_rows(data_files, task, use_dev)
+    policy = load_policy(Settings.from_env().policy_file)
+    points = {c: {"flag": t.flag, "block": t.block} for c, t in policy.categories.items()}
+    model = TextRiskModel(model_dir or DEFAULT_MODEL_DIR, threads=2)
+    evaluate(model, rows, out, threshold=threshold, operating_points=points)
+    click.echo((out / "results.md").read_text("utf-8"))
+    click.echo(f"written to {out}/", err=True)
+
+
+@main.command()
+@click.option("--pretrain", is_flag=True, help="Also redo the masked-LM pre-training (about an hour).")
+@click.option("--epochs", type=float, help="Fine-tuning epochs (default: the recipe's).")
+def train(pretrain: bool, epochs: float | None) -> None:
+    """Fine-tune the classifier from the committed encoder and export it for serving (train extra)."""
+    import runpy
+
+    steps = ["classifiers.training.pretrain"] if pretrain else []
+    steps += ["classifiers.training.finetune", "classifiers.training.export"]
+    for module in steps:
+        click.echo(f"== {module}", err=True)
+        sys.argv = [module] + (["--epochs", str(epochs)] if epochs and module.endswith("finetune") else [])
+        runpy.run_module(module, run_name="__main__")
+
+
+@main.command()
+@click.option("--texts", "count", type=int, default=3000, show_default=True, help="Events per run.")
+@click.option("--workers", type=int, default=2, show_default=True, help="Worker processes.")
+@click.option("--threads", type=int, default=1, show_default=True, help="Inference threads per worker.")
+@click.option("--no-naive", is_flag=True, help="Skip the naive transformers-pipeline baseline.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("benchmarks/results.jsonl"),
+    show_default=True,
+)
+def bench(count: int, workers: int, threads: int, no_naive: bool, out: Path) -> None:
+    """Benchmark the classifier and the stream end to end on the local broker (prints and records figures)."""
+    from stream.bench import run_bench
+
+    sys.exit(
+        run_bench(
+            Settings.from_env(), count=count, workers=workers, threads=threads, naive=not no_naive, out=out
+        )
+    )
+
+
 @main.command(name="settings")
 @click.option("--markdown", is_flag=True, help="Print the README's configuration table.")
 def settings_command(markdown: bool) -> None:

@@ -47,8 +47,10 @@ def _show_decision(value: bytes) -> str:
         f"{r['code']} -> {r['action']} ({r['basis'].split('; ', 1)[-1]})" for r in d["reasons"]
     )
     notice = d["notice"]["text"] or "no AI notice"
+    scores = ", ".join(f"{c} {s:.2f}" for c, s in d["scores"].items()) or "none (no text)"
     return (
         f"  {_ACTION_MARK[d['action']]} {d['content_id']:<24} {d['content_type']}/{d['service_type']}\n"
+        f"        scores: {scores}\n"
         f"        labels: {d['label_status']}; notice: {notice}\n"
         f"        reasons: {reasons or 'none'}"
     )

@@ -22,11 +22,13 @@ from stream.policy import Policy
 from stream.records import (
     ACTION_RANK,
     Action,
+    ClassifierOutput,
     ContentEvent,
     Decision,
     EventRejected,
     LabelFinding,
     ModelVersion,
+    Note,
     Provenance,
     Reason,
     ReasonCategory,
@@ -45,7 +47,7 @@ class TextClassifier(Protocol):
     version: str
     categories: tuple[str, ...]
 
-    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]: ...
+    def predict_detailed(self, texts: Sequence[str]) -> Sequence[ClassifierOutput]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ class ModerationContext:
 def moderate(events: Sequence[ContentEvent], context: ModerationContext) -> list[Decision]:
     """Decides every event of the batch; never drops one (a failing classifier yields a fallback reason)."""
     started = time.perf_counter()
-    scores, failures = _score(events, context.classifiers)
+    scores, notes, failures = _score(events, context.classifiers)
     models = tuple(ModelVersion(c.name, c.version) for c in context.classifiers)
     per_event_ms = (time.perf_counter() - started) * 1000 / max(len(events), 1)
     decisions = []
@@ -85,7 +87,18 @@ def moderate(events: Sequence[ContentEvent], context: ModerationContext) -> list
         decided_at = context.clock()
         elapsed_ms = per_event_ms + (time.perf_counter() - event_started) * 1000
         decisions.append(
-            _decision(event, report, reasons, action, scores[index], models, context, decided_at, elapsed_ms)
+            _decision(
+                event,
+                report,
+                reasons,
+                action,
+                scores[index],
+                notes[index],
+                models,
+                context,
+                decided_at,
+                elapsed_ms,
+            )
         )
     return decisions
 
@@ -144,9 +157,14 @@ def moderate_raw(raw_events: Sequence[RawEvent], context: ModerationContext) -> 
 
 def _score(
     events: Sequence[ContentEvent], classifiers: Sequence[TextClassifier]
-) -> tuple[list[dict[str, float]], list[str]]:
-    """Scores the events' texts with every classifier; a classifier that fails is named, not fatal."""
+) -> tuple[list[dict[str, float]], list[list[Note]], list[str]]:
+    """Scores the events' texts with every classifier, in one batch per classifier.
+
+    Returns per event its scores and notes (an over-long text is cut, with a note, never refused), and the
+    names of classifiers that failed: a failure is reported, not fatal.
+    """
     scores: list[dict[str, float]] = [{} for _ in events]
+    notes: list[list[Note]] = [[] for _ in events]
     failures: list[str] = []
     indices = [i for i, e in enumerate(events) if e.text]
     texts = [events[i].text or "" for i in indices]
@@ -154,14 +172,20 @@ def _score(
         if not texts:
             break
         try:
-            predicted = classifier.predict(texts)
+            predicted: Sequence[ClassifierOutput] = classifier.predict_detailed(texts)
         except Exception:  # A broken model must not stop the stream: the policy's fallback action applies.
             log.exception("classifier %s failed on a batch of %d texts", classifier.name, len(texts))
             failures.append(classifier.name)
             continue
-        for i, result in zip(indices, predicted, strict=True):
-            scores[i].update(result)
-    return scores, failures
+        for i, output in zip(indices, predicted, strict=True):
+            scores[i].update(output.scores)
+            if output.truncated:
+                notes[i].append(
+                    Note(
+                        "text_truncated", f"{classifier.name} read the start of a {output.tokens}-token text"
+                    )
+                )
+    return scores, notes, failures
 
 
 def _label_reasons(findings: Sequence[LabelFinding], policy: Policy) -> list[Reason]:
@@ -227,6 +251,7 @@ def _decision(
     reasons: list[Reason],
     action: Action,
     scores: dict[str, float],
+    notes: list[Note],
     models: tuple[ModelVersion, ...],
     context: ModerationContext,
     decided_at: datetime,
@@ -242,6 +267,7 @@ def _decision(
         action=action,
         reasons=tuple(reasons),
         scores=dict(scores),
+        notes=tuple(notes),
         label_findings=report.findings,
         label_status=report.status,
         notice=report.notice,

@@ -12,13 +12,14 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any, Final, Literal, get_args
 
-import jsonschema
+import fastjsonschema
 
 EVENT_SCHEMA_VERSION: Final = 1
 DECISION_SCHEMA_VERSION: Final = 1
@@ -80,11 +81,10 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _event_validator() -> jsonschema.protocols.Validator:
-    schema = load_schema("content-event.v1")
-    validator_cls = jsonschema.validators.validator_for(schema)
-    validator_cls.check_schema(schema)
-    return validator_cls(schema)
+def _event_validator() -> Callable[[Any], Any]:
+    # fastjsonschema compiles the schema to Python: about 100 us an event against 2.5 ms for jsonschema's
+    # interpreter, which alone would cap a 2-core worker near 400 events/s.
+    return fastjsonschema.compile(load_schema("content-event.v1"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +165,18 @@ def _parse_time(value: str | None, name: str) -> datetime | EventRejected | None
     return parsed
 
 
-def _schema_rejection(error: jsonschema.ValidationError, event_id: str | None) -> EventRejected:
-    where = "/".join(str(p) for p in error.absolute_path) or "(event)"
+def _schema_rejection(error: fastjsonschema.JsonSchemaValueException, event_id: str | None) -> EventRejected:
+    path = [str(p) for p in (error.path or [])][1:]  # the first element is the document itself, "data"
     reason: RejectReason
-    if error.validator == "required":
+    if error.rule == "required":
         reason = "missing_field"
-    elif error.validator == "type":
+    elif error.rule == "type":
         reason = "wrong_type"
-    elif error.validator == "const" and list(error.absolute_path) == ["schema_version"]:
+    elif error.rule == "const" and path == ["schema_version"]:
         reason = "unsupported_version"
     else:
         reason = "invalid_value"
+    where = "/".join(path) or "(event)"
     return EventRejected(reason, f"{where}: {error.message[:300]}", event_id)
 
 
@@ -200,8 +201,9 @@ def parse_event(
     if not isinstance(doc, dict):
         return EventRejected("not_an_object", f"event is a JSON {type(doc).__name__}, not an object")
     event_id = doc.get("event_id") if isinstance(doc.get("event_id"), str) else None
-    error = jsonschema.exceptions.best_match(_event_validator().iter_errors(doc))
-    if error is not None:
+    try:
+        _event_validator()(doc)
+    except fastjsonschema.JsonSchemaValueException as error:
         return _schema_rejection(error, event_id)
     return _build_event(doc, raw, max_media_bytes, received_at)
 
@@ -287,6 +289,24 @@ class LabelFinding:
 
 
 @dataclass(frozen=True, slots=True)
+class ClassifierOutput:
+    """What a text classifier returns for one text: a score in [0, 1] per category, and whether the
+    text was cut to the model's maximum length (``tokens`` counts the whole text)."""
+
+    scores: dict[str, float]
+    truncated: bool = False
+    tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the platform should know about how the event was judged, which is not a reason."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reason:
     """Why a decision's action was taken: one fired rule, with what it rests on."""
 
@@ -350,6 +370,7 @@ class Decision:
     propagator_metadata: dict[str, str] | None
     provenance: Provenance
     timing: Timing
+    notes: tuple[Note, ...] = ()
     schema_version: int = DECISION_SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -90,7 +90,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "batch_max",
         "HUIYAN_BATCH_MAX",
-        32,
+        64,
         _positive_int,
         "Most events decided together in one batch (`stream.take`).",
     ),
@@ -163,6 +163,28 @@ SETTINGS: tuple[Setting, ...] = (
         _bool,
         "Expose Prometheus metrics on `/metrics` of the web server.",
     ),
+    Setting(
+        "classifiers_enabled",
+        "HUIYAN_CLASSIFIERS",
+        True,
+        _bool,
+        "Score texts with the rumor / vulgar / impersonation classifier; off leaves only the label rules.",
+    ),
+    Setting(
+        "model_dir",
+        "HUIYAN_MODEL_DIR",
+        "",
+        str,
+        "Classifier model directory; empty means the bundled `classifiers/models/text-v1`.",
+    ),
+    Setting(
+        "inference_threads",
+        "HUIYAN_INFERENCE_THREADS",
+        1,
+        _positive_int,
+        "ONNX Runtime threads per worker. One thread per worker process, one worker per core, is fastest "
+        "on small CPUs (perf.md).",
+    ),
 )
 
 
@@ -187,6 +209,9 @@ class Settings:
     data_dir: str
     log_level: str
     metrics_enabled: bool
+    classifiers_enabled: bool
+    model_dir: str
+    inference_threads: int
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

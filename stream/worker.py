@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import faust
 
 from stream import metrics
 from stream.agents import BatchProcessor, register_agents
 from stream.app import create_app
-from stream.pipeline import EventLimits, ModerationContext
+from stream.pipeline import EventLimits, ModerationContext, TextClassifier
 from stream.policy import load_policy
 from stream.settings import Settings
 from stream.topics import DLQ_MAX_BYTES, declare_topics
@@ -18,11 +19,21 @@ log = logging.getLogger(__name__)
 
 
 def build_context(settings: Settings) -> ModerationContext:
-    """The core's context from settings; shared by the worker and the offline mode."""
+    """The core's context from settings; shared by the worker and the offline mode.
+
+    The classifier model is loaded here, once per process.
+    """
+    classifiers: tuple[TextClassifier, ...] = ()
+    if settings.classifiers_enabled:
+        from classifiers.text_model import DEFAULT_MODEL_DIR, TextRiskModel
+
+        model_dir = Path(settings.model_dir) if settings.model_dir else DEFAULT_MODEL_DIR
+        classifiers = (TextRiskModel(model_dir, threads=settings.inference_threads),)
     return ModerationContext(
         policy=load_policy(settings.policy_file),
         limits=EventLimits(settings.max_event_bytes, settings.max_media_bytes),
         platform_code=settings.platform_code,
+        classifiers=classifiers,
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from stream.pipeline import EventLimits, ModerationContext, RawEvent, moderate, moderate_raw
 from stream.policy import parse_policy
-from stream.records import ContentEvent, load_schema, parse_event
+from stream.records import ClassifierOutput, ContentEvent, load_schema, parse_event
 
 POLICY = parse_policy("""
 name: unit
@@ -64,9 +64,14 @@ class FixedScores:
         self.by_text = by_text
         self.calls: list[list[str]] = []
 
-    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
+    def predict_detailed(self, texts: Sequence[str]) -> list[ClassifierOutput]:
         self.calls.append(list(texts))
-        return [self.by_text.get(t, {"rumor": 0.0, "vulgar": 0.0}) for t in texts]
+        return [
+            ClassifierOutput(
+                self.by_text.get(t, {"rumor": 0.0, "vulgar": 0.0}), truncated=len(t) > 50, tokens=len(t)
+            )
+            for t in texts
+        ]
 
 
 class Broken:
@@ -74,7 +79,7 @@ class Broken:
     version = "0"
     categories = ("rumor",)
 
-    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
+    def predict_detailed(self, texts: Sequence[str]) -> list[ClassifierOutput]:
         raise RuntimeError("model file is corrupt")
 
 
@@ -130,6 +135,14 @@ def test_scores_are_compared_with_policy_thresholds() -> None:
     assert decisions[0].scores == {"rumor": 0.93, "vulgar": 0.1}
     assert [m.name for m in decisions[0].provenance.models] == ["fixed"]
     assert classifier.calls == [["谣言", "可疑", "正常"]]  # one batched call
+
+
+def test_over_long_text_is_scored_with_a_note_not_refused() -> None:
+    long_text = "长" * 60
+    (decision,) = moderate([_event("long", text=long_text)], _context(FixedScores({})))
+    assert decision.scores == {"rumor": 0.0, "vulgar": 0.0}
+    assert [n.code for n in decision.notes] == ["text_truncated"]
+    assert "60-token" in decision.notes[0].message
 
 
 def test_failing_classifier_fails_closed_to_flag() -> None:

@@ -1,0 +1,283 @@
+"""``huiyan bench``: speed of the classifier and of the whole stream, measured here, printed and written down.
+
+Three measurements in one run, on texts of 20-300 characters (dev texts read from ../shared at run
+time, never copied into the repository):
+
+1. raw classifier throughput (texts/s) of the served ONNX model, per thread count;
+2. end to end through the real broker: Huiyan workers (``--workers`` processes of
+   ``HUIYAN_INFERENCE_THREADS`` threads each) deciding a backlog (the maximum rate), then the same
+   number of events produced at half that rate for p50/p99 latency (event time to decision received);
+3. the naive baseline a user would write: one process consuming the same events and calling a
+   ``transformers`` text-classification pipeline once per event (needs the ``train`` extra).
+
+RSS of each process is sampled at the end. Results are printed and appended to ``--out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from stream.kafka_io import create_topics, open_reader, produce_events
+from stream.records import isoformat
+from stream.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker.sh"
+
+
+@dataclass
+class StreamRun:
+    name: str
+    events: int
+    seconds: float
+    events_per_s: float
+    p50_ms: float
+    p99_ms: float
+    rss_mb: list[float] = field(default_factory=list)
+
+
+def bench_texts(count: int, seed: int = 7) -> list[str]:
+    """Dev texts of 20-300 characters from every task (a realistic mix of lengths and registers)."""
+    from classifiers.data import load_examples
+
+    texts = sorted({e.text for e in load_examples() if e.split == "dev" and 20 <= len(e.text) <= 300})
+    random.Random(seed).shuffle(texts)
+    return texts[:count]
+
+
+def raw_throughput(texts: list[str], threads: int, batch: int = 32) -> float:
+    from classifiers.text_model import TextRiskModel
+
+    model = TextRiskModel(threads=threads, batch_size=batch)
+    model.predict(texts[:64])  # warm-up
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        model.predict(texts[start : start + batch])
+    return len(texts) / (time.perf_counter() - started)
+
+
+def _event(index: int, run: str, text: str) -> dict[str, Any]:
+    return {
+        "event_id": f"{run}-{index}",
+        "tenant": "bench",
+        "scene": "post",
+        "content_id": f"{run}-c{index}",
+        "content_type": "text",
+        "service_type": "person_simulating_text",
+        "text": text,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class Deployment:
+    """Fresh topics and group on the broker, and the processes that consume them."""
+
+    def __init__(self, broker: str, workdir: Path) -> None:
+        name = f"bench-{uuid.uuid4().hex[:8]}"
+        self.env = {
+            **os.environ,
+            "HUIYAN_BROKER": broker,
+            "HUIYAN_APP_ID": name,
+            "HUIYAN_CONTENT_TOPIC": f"{name}.content",
+            "HUIYAN_DECISION_TOPIC": f"{name}.decisions",
+            "HUIYAN_DEAD_LETTER_TOPIC": f"{name}.dead-letter",
+            "HUIYAN_LOG_LEVEL": "warning",
+        }
+        self.settings = Settings.from_env(self.env)
+        self.workdir = workdir
+        self.processes: list[subprocess.Popen[bytes]] = []
+        create_topics(self.settings)
+
+    def start(self, command: list[str], **env: str) -> subprocess.Popen[bytes]:
+        index = len(self.processes)
+        log = (self.workdir / f"{self.settings.app_id}-{index}.log").open("wb")
+        full_env = {
+            **self.env,
+            "HUIYAN_WEB_PORT": str(_free_port()),
+            "HUIYAN_DATA_DIR": str(self.workdir / f"{self.settings.app_id}-{index}"),
+            **env,
+        }
+        process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> list[float]:
+        rss = [_rss_mb(p.pid) for p in self.processes]
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        return rss
+
+    def run(self, name: str, texts: list[str], rate: float | None, timeout_s: float = 600) -> StreamRun:
+        """Produces one event per text (all at once, or paced at ``rate``/s) and times the decisions."""
+        run = uuid.uuid4().hex[:6]
+        reader = open_reader(self.settings, [self.settings.decision_topic], from_beginning=False)
+        sent_at: dict[str, float] = {}
+        started = time.time()
+        if rate is None:
+            lines = []
+            for i, text in enumerate(texts):
+                sent_at[f"{run}-{i}"] = time.time()
+                lines.append(
+                    json.dumps(
+                        {**_event(i, run, text), "created_at": isoformat(datetime.now(UTC))},
+                        ensure_ascii=False,
+                    ).encode()
+                )
+            produce_events(self.settings, lines)
+        else:
+            from kafka import KafkaProducer
+
+            producer = KafkaProducer(
+                bootstrap_servers=self.settings.bootstrap_servers, acks="all", linger_ms=1
+            )
+            for i, text in enumerate(texts):
+                due = started + i / rate
+                if (wait := due - time.time()) > 0:
+                    time.sleep(wait)
+                sent_at[f"{run}-{i}"] = time.time()
+                payload = {**_event(i, run, text), "created_at": isoformat(datetime.now(UTC))}
+                producer.send(
+                    self.settings.content_topic,
+                    json.dumps(payload, ensure_ascii=False).encode(),
+                    key=payload["content_id"].encode(),
+                )
+            producer.flush()
+            producer.close()
+        latencies: dict[str, float] = {}
+        deadline = time.time() + timeout_s
+        while len(latencies) < len(texts) and time.time() < deadline:
+            for records in reader.poll(timeout_ms=200).values():
+                now = time.time()
+                for record in records:
+                    event_id = json.loads(record.value)["event_id"]
+                    if event_id in sent_at and event_id not in latencies:
+                        latencies[event_id] = now - sent_at[event_id]
+        reader.close()
+        last = max(sent_at[e] + latency for e, latency in latencies.items()) if latencies else time.time()
+        elapsed = last - started
+        values = sorted(latencies.values())
+        if len(values) < len(texts):
+            raise RuntimeError(f"{name}: only {len(values)} of {len(texts)} decisions within {timeout_s}s")
+        return StreamRun(
+            name,
+            len(texts),
+            elapsed,
+            len(texts) / elapsed,
+            statistics.median(values) * 1000,
+            values[min(len(values) - 1, int(len(values) * 0.99))] * 1000,
+        )
+
+
+def _wait_ready(deployment: Deployment, texts: list[str]) -> None:
+    """Warm-up: every worker has joined the group and decided events before the clock starts."""
+    time.sleep(8)
+    deployment.run("warm-up", texts[:100], rate=None, timeout_s=180)
+    time.sleep(2)
+
+
+def bench_stream(texts: list[str], broker: str, workdir: Path, workers: int, threads: int) -> list[StreamRun]:
+    deployment = Deployment(broker, workdir)
+    try:
+        for _ in range(workers):
+            deployment.start(
+                [sys.executable, "-m", "stream.cli", "worker"], HUIYAN_INFERENCE_THREADS=str(threads)
+            )
+        _wait_ready(deployment, texts)
+        label = f"huiyan {workers} worker(s) x {threads} thread(s)"
+        peak = deployment.run(f"{label}, backlog (max rate)", texts, rate=None)
+        half = deployment.run(
+            f"{label}, paced at half the max rate",
+            texts[: max(200, len(texts) // 2)],
+            rate=peak.events_per_s / 2,
+        )
+    finally:
+        rss = deployment.stop()
+    peak.rss_mb = half.rss_mb = rss
+    return [peak, half]
+
+
+def bench_naive(texts: list[str], broker: str, workdir: Path) -> list[StreamRun]:
+    deployment = Deployment(broker, workdir)
+    try:
+        deployment.start([sys.executable, "-m", "stream.naive_baseline"])
+        _wait_ready(deployment, texts)
+        peak = deployment.run(
+            "naive: transformers pipeline per event, backlog", texts, rate=None, timeout_s=1800
+        )
+    finally:
+        rss = deployment.stop()
+    peak.rss_mb = rss
+    return [peak]
+
+
+def run_bench(settings: Settings, *, count: int, workers: int, threads: int, naive: bool, out: Path) -> int:
+    texts = bench_texts(count)
+    lengths = sorted(len(t) for t in texts)
+    print(f"{len(texts)} texts, {lengths[0]}-{lengths[-1]} characters, median {lengths[len(lengths) // 2]}")
+    raw = {t: raw_throughput(texts, t) for t in (1, 2)}
+    for t, rate in raw.items():
+        print(f"raw classifier, 1 process x {t} thread(s): {rate:.0f} texts/s")
+    started_broker = subprocess.run([str(BROKER_SCRIPT), "status"], check=False).returncode != 0
+    if started_broker and subprocess.run([str(BROKER_SCRIPT), "start"], check=False).returncode != 0:
+        print("the broker did not start", file=sys.stderr)
+        return 1
+    workdir = Path(settings.data_dir) / "bench"
+    workdir.mkdir(parents=True, exist_ok=True)
+    runs: list[StreamRun] = []
+    try:
+        runs += bench_stream(texts, settings.broker, workdir, workers, threads)
+        if naive:
+            runs += bench_naive(texts[: min(len(texts), 1000)], settings.broker, workdir)
+    finally:
+        if started_broker:
+            subprocess.run([str(BROKER_SCRIPT), "stop"], check=False)
+    for run in runs:
+        print(
+            f"{run.name}: {run.events_per_s:.0f} events/s over {run.events} events; p50 {run.p50_ms:.0f} ms, "
+            f"p99 {run.p99_ms:.0f} ms; RSS {', '.join(f'{r:.0f}' for r in run.rss_mb)} MB"
+        )
+    record = {
+        "date": isoformat(datetime.now(UTC)),
+        "machine": f"{os.cpu_count()} CPUs",
+        "texts": len(texts),
+        "raw_texts_per_s": raw,
+        "runs": [asdict(r) for r in runs],
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"appended to {out}")
+    return 0

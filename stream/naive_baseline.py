@@ -1,0 +1,63 @@
+"""The naive service a user would write first, for ``huiyan bench`` to compare against: consume one
+event, call a ``transformers`` text-classification pipeline on its text, produce a decision, repeat.
+
+Same model weights (the torch copy in the model directory), same topics and settings as a worker;
+no batching, no ONNX Runtime, no label checks. Not used in production. Needs the ``train`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from types import FrameType
+
+from kafka import KafkaConsumer, KafkaProducer
+from transformers import BertForSequenceClassification, BertTokenizerFast, pipeline
+
+from classifiers.text_model import DEFAULT_MODEL_DIR
+from stream.settings import Settings
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    model_dir = DEFAULT_MODEL_DIR
+    classify = pipeline(
+        "text-classification",
+        model=BertForSequenceClassification.from_pretrained(model_dir),
+        tokenizer=BertTokenizerFast(vocab=str(model_dir / "vocab.txt")),
+        top_k=None,
+        function_to_apply="sigmoid",
+    )
+    consumer = KafkaConsumer(
+        settings.content_topic,
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=settings.app_id,
+        auto_offset_reset="earliest",
+    )
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    running = True
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    while running:
+        for records in consumer.poll(timeout_ms=200).values():
+            for record in records:
+                event = json.loads(record.value)
+                results = classify(event.get("text") or "", truncation=True, max_length=128)
+                scores = {r["label"]: r["score"] for r in results}
+                decision = {
+                    "event_id": event["event_id"],
+                    "content_id": event["content_id"],
+                    "scores": scores,
+                    "action": "flag" if max(scores.values()) >= 0.5 else "allow",
+                }
+                producer.send(settings.decision_topic, json.dumps(decision).encode(), key=record.key).get(30)
+    consumer.close()
+    producer.close()
+
+
+if __name__ == "__main__":
+    main()

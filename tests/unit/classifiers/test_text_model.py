@@ -1,0 +1,64 @@
+"""The shipped classifier: loads without torch, scores in [0, 1], cuts long texts with a flag, matches
+the torch model it was exported from, and keeps within the size budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from classifiers.text_model import DEFAULT_MODEL_DIR, ONNX_FILE, TextRiskModel, model_version
+
+AI_REGISTER_DEV = Path(__file__).resolve().parents[3] / "classifiers" / "training" / "ai_register_dev.jsonl"
+# ONNX int8 (dynamic quantisation) against the fp32 torch model, per score. Dynamic quantisation scales
+# activations per batch, so a text's score also moves a little with the other texts of its batch; the
+# largest difference measured on these 150 texts was 0.035 (model card).
+PARITY_TOLERANCE = 0.05
+
+
+@pytest.fixture(scope="module")
+def model() -> TextRiskModel:
+    return TextRiskModel()
+
+
+def test_bundled_model_loads_with_a_content_version(model: TextRiskModel) -> None:
+    assert model.categories == ("rumor", "vulgar", "impersonation")
+    assert model.version == f"text-v1@{model_version(DEFAULT_MODEL_DIR)}"
+    assert len(model.version.split("@")[1]) == 16
+
+
+def test_scores_are_probabilities_for_every_category(model: TextRiskModel) -> None:
+    outputs = model.predict_detailed(["今天天气不错。", "", "a" * 5])
+    for output in outputs:
+        assert set(output.scores) == {"rumor", "vulgar", "impersonation"}
+        assert all(0.0 <= s <= 1.0 for s in output.scores.values())
+
+
+def test_long_text_is_cut_to_max_len_and_flagged(model: TextRiskModel) -> None:
+    short, long = model.predict_detailed(["你好", "长" * (model.max_len * 3)])
+    assert not short.truncated and short.tokens == 4
+    assert long.truncated and long.tokens == model.max_len * 3 + 2
+
+
+def test_a_text_scores_the_same_alone_and_in_a_batch(model: TextRiskModel) -> None:
+    texts = [json.loads(line)["text"] for line in AI_REGISTER_DEV.read_text("utf-8").splitlines()[:40]]
+    together = model.predict(texts)
+    for text, batched in zip(texts[:10], together[:10], strict=True):
+        alone = model.predict([text])[0]
+        assert max(abs(alone[c] - batched[c]) for c in alone) <= PARITY_TOLERANCE
+
+
+def test_served_onnx_matches_the_torch_model() -> None:
+    pytest.importorskip("torch", reason="the train extra (torch) is part of the dev install")
+    from classifiers.training.export import parity
+
+    texts = [json.loads(line)["text"] for line in AI_REGISTER_DEV.read_text("utf-8").splitlines()]
+    assert parity(DEFAULT_MODEL_DIR, texts) <= PARITY_TOLERANCE
+
+
+def test_shipped_weights_stay_within_30_mb() -> None:
+    models = DEFAULT_MODEL_DIR.parent
+    weights = [*models.rglob("*.safetensors"), *models.rglob("*.onnx")]
+    assert (DEFAULT_MODEL_DIR / ONNX_FILE) in weights
+    assert sum(p.stat().st_size for p in weights) <= 30 * 1024 * 1024
