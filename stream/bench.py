@@ -23,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -58,10 +59,11 @@ def bench_texts(count: int, seed: int = 7) -> list[str]:
     return texts[:count]
 
 
-def raw_throughput(texts: list[str], threads: int, batch: int = 32) -> float:
+def raw_throughput(texts: list[str], threads: int, batch: int = 64) -> float:
+    """Texts/s of the served model called with ``batch`` texts at a time, as a worker's batch would."""
     from classifiers.text_model import TextRiskModel
 
-    model = TextRiskModel(threads=threads, batch_size=batch)
+    model = TextRiskModel(threads=threads)
     model.predict(texts[:64])  # warm-up
     started = time.perf_counter()
     for start in range(0, len(texts), batch):
@@ -144,6 +146,23 @@ class Deployment:
         """Produces one event per text (all at once, or paced at ``rate``/s) and times the decisions."""
         run = uuid.uuid4().hex[:6]
         reader = open_reader(self.settings, [self.settings.decision_topic], from_beginning=False)
+        wanted = {f"{run}-{i}" for i in range(len(texts))}
+        arrived: dict[str, float] = {}
+
+        def collect() -> None:
+            # Decisions are read while events are still being produced, so latency is not inflated by
+            # the time it takes to send the rest of the run.
+            deadline = time.time() + timeout_s
+            while len(arrived) < len(wanted) and time.time() < deadline:
+                for records in reader.poll(timeout_ms=100).values():
+                    now = time.time()
+                    for record in records:
+                        event_id = json.loads(record.value)["event_id"]
+                        if event_id in wanted and event_id not in arrived:
+                            arrived[event_id] = now
+
+        collector = threading.Thread(target=collect, name="bench-decisions")
+        collector.start()
         sent_at: dict[str, float] = {}
         started = time.time()
         if rate is None:
@@ -176,16 +195,9 @@ class Deployment:
                 )
             producer.flush()
             producer.close()
-        latencies: dict[str, float] = {}
-        deadline = time.time() + timeout_s
-        while len(latencies) < len(texts) and time.time() < deadline:
-            for records in reader.poll(timeout_ms=200).values():
-                now = time.time()
-                for record in records:
-                    event_id = json.loads(record.value)["event_id"]
-                    if event_id in sent_at and event_id not in latencies:
-                        latencies[event_id] = now - sent_at[event_id]
+        collector.join()
         reader.close()
+        latencies = {e: arrived[e] - sent_at[e] for e in arrived if e in sent_at}
         last = max(sent_at[e] + latency for e, latency in latencies.items()) if latencies else time.time()
         elapsed = last - started
         values = sorted(latencies.values())
@@ -243,6 +255,18 @@ def bench_naive(texts: list[str], broker: str, workdir: Path) -> list[StreamRun]
     return [peak]
 
 
+def _show(runs: list[StreamRun]) -> list[StreamRun]:
+    """Prints each run's figures as soon as it is measured."""
+    for run in runs:
+        rss = ", ".join(f"{r:.0f}" for r in run.rss_mb)
+        print(
+            f"{run.name}: {run.events_per_s:.0f} events/s over {run.events} events; p50 {run.p50_ms:.0f} ms, "
+            f"p99 {run.p99_ms:.0f} ms; RSS {rss} MB",
+            flush=True,
+        )
+    return runs
+
+
 def run_bench(settings: Settings, *, count: int, workers: int, threads: int, naive: bool, out: Path) -> int:
     texts = bench_texts(count)
     lengths = sorted(len(t) for t in texts)
@@ -258,17 +282,12 @@ def run_bench(settings: Settings, *, count: int, workers: int, threads: int, nai
     workdir.mkdir(parents=True, exist_ok=True)
     runs: list[StreamRun] = []
     try:
-        runs += bench_stream(texts, settings.broker, workdir, workers, threads)
+        runs += _show(bench_stream(texts, settings.broker, workdir, workers, threads))
         if naive:
-            runs += bench_naive(texts[: min(len(texts), 1000)], settings.broker, workdir)
+            runs += _show(bench_naive(texts[: min(len(texts), 1000)], settings.broker, workdir))
     finally:
         if started_broker:
             subprocess.run([str(BROKER_SCRIPT), "stop"], check=False)
-    for run in runs:
-        print(
-            f"{run.name}: {run.events_per_s:.0f} events/s over {run.events} events; p50 {run.p50_ms:.0f} ms, "
-            f"p99 {run.p99_ms:.0f} ms; RSS {', '.join(f'{r:.0f}' for r in run.rss_mb)} MB"
-        )
     record = {
         "date": isoformat(datetime.now(UTC)),
         "machine": f"{os.cpu_count()} CPUs",

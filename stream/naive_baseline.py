@@ -24,7 +24,7 @@ def main() -> None:
     classify = pipeline(
         "text-classification",
         model=BertForSequenceClassification.from_pretrained(model_dir),
-        tokenizer=BertTokenizerFast(vocab=str(model_dir / "vocab.txt")),
+        tokenizer=BertTokenizerFast(vocab_file=str(model_dir / "vocab.txt")),
         top_k=None,
         function_to_apply="sigmoid",
     )
@@ -46,7 +46,7 @@ def main() -> None:
         for records in consumer.poll(timeout_ms=200).values():
             for record in records:
                 event = json.loads(record.value)
-                results = classify(event.get("text") or "", truncation=True, max_length=128)
+                results = classify([event.get("text") or ""], truncation=True, max_length=128)[0]
                 scores = {r["label"]: r["score"] for r in results}
                 decision = {
                     "event_id": event["event_id"],
