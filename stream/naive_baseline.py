@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 from types import FrameType
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from transformers import BertForSequenceClassification, BertTokenizerFast, pipeline
@@ -46,8 +47,10 @@ def main() -> None:
         for records in consumer.poll(timeout_ms=200).values():
             for record in records:
                 event = json.loads(record.value)
-                results = classify([event.get("text") or ""], truncation=True, max_length=128)[0]
-                scores = {r["label"]: r["score"] for r in results}
+                # With top_k=None each input gives a list of {label, score}; the stubs say otherwise.
+                output: Any = classify([event.get("text") or ""], truncation=True, max_length=128)
+                results: list[dict[str, Any]] = output[0]
+                scores: dict[str, float] = {r["label"]: float(r["score"]) for r in results}
                 decision = {
                     "event_id": event["event_id"],
                     "content_id": event["content_id"],
