@@ -38,7 +38,7 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from classifiers.data import DEFAULT_ROOT, TASKS, data_files, load_examples
 from classifiers.training.manifest import verify_manifest, write_manifest
-from classifiers.training.pretrain import load_tokenizer
+from classifiers.training.pretrain import adamw, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = Path(__file__).with_name("finetune-manifest.json")
@@ -203,12 +203,7 @@ def main() -> None:
 
     model = build_model(recipe, args.encoder)
     model.train()
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=recipe.lr,
-    )
+    optimizer = adamw(model, lr=recipe.lr, weight_decay=recipe.weight_decay)
     per_epoch = len(harmful_or_partial) + int(len(benign) * recipe.benign_keep)
     total_steps = int(per_epoch / recipe.batch_size * recipe.epochs)
     warmup = int(total_steps * recipe.warmup_ratio)

@@ -91,6 +91,14 @@ def load_tokenizer(vocab_path: Path) -> BertWordPieceTokenizer:
     )
 
 
+def adamw(model: torch.nn.Module, *, lr: float, weight_decay: float, **options: Any) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (not on biases and LayerNorm weights), as BERT trains."""
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, **options)
+
+
 def encode_all(tokenizer: BertWordPieceTokenizer, docs: list[str]) -> list[list[int]]:
     ids: list[list[int]] = []
     for start in range(0, len(docs), 5000):
@@ -248,14 +256,7 @@ def main() -> None:
         pad_token_id=0,
     )
     model = BertForMaskedLM(config)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=recipe.lr,
-        betas=(0.9, 0.98),
-        eps=1e-6,
-    )
+    optimizer = adamw(model, lr=recipe.lr, weight_decay=recipe.weight_decay, betas=(0.9, 0.98), eps=1e-6)
     step = 0
     history: list[dict[str, Any]] = []
     rng = np.random.default_rng(recipe.seed)
