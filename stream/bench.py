@@ -31,12 +31,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from stream.demo import local_broker
 from stream.kafka_io import create_topics, open_reader, produce_events
 from stream.records import isoformat
 from stream.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker.sh"
 
 
 @dataclass
@@ -274,8 +274,8 @@ def run_bench(settings: Settings, *, count: int, workers: int, threads: int, nai
     raw = {t: raw_throughput(texts, t) for t in (1, 2)}
     for t, rate in raw.items():
         print(f"raw classifier, 1 process x {t} thread(s): {rate:.0f} texts/s")
-    started_broker = subprocess.run([str(BROKER_SCRIPT), "status"], check=False).returncode != 0
-    if started_broker and subprocess.run([str(BROKER_SCRIPT), "start"], check=False).returncode != 0:
+    started_broker = not local_broker("status")
+    if started_broker and not local_broker("start"):
         print("the broker did not start", file=sys.stderr)
         return 1
     workdir = Path(settings.data_dir) / "bench"
@@ -287,7 +287,7 @@ def run_bench(settings: Settings, *, count: int, workers: int, threads: int, nai
             runs += _show(bench_naive(texts[: min(len(texts), 1000)], settings.broker, workdir))
     finally:
         if started_broker:
-            subprocess.run([str(BROKER_SCRIPT), "stop"], check=False)
+            local_broker("stop")
     record = {
         "date": isoformat(datetime.now(UTC)),
         "machine": f"{os.cpu_count()} CPUs",

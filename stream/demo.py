@@ -26,7 +26,8 @@ BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker.sh"
 _ACTION_MARK = {"block": "BLOCK", "flag": "FLAG ", "allow": "ALLOW"}
 
 
-def _broker(command: str) -> bool:
+def local_broker(command: str) -> bool:
+    """Runs ``deploy/kafka/broker.sh COMMAND`` (start, stop, status); True when it succeeded."""
     if not BROKER_SCRIPT.exists():
         raise SystemExit(f"{BROKER_SCRIPT} not found: the demo runs from a checkout of the repository")
     return subprocess.run([str(BROKER_SCRIPT), command], check=False).returncode == 0
@@ -80,8 +81,8 @@ def _show_metrics(settings: Settings) -> None:
 
 def run_demo(settings: Settings, *, keep_running: bool, events_file: Path | None) -> int:
     lines = _sample_lines(events_file)
-    broker_was_running = _broker("status")
-    if not broker_was_running and not _broker("start"):
+    broker_was_running = local_broker("status")
+    if not broker_was_running and not local_broker("start"):
         print("the Kafka broker did not start; see .kafka/broker.log", file=sys.stderr)
         return 1
     worker: subprocess.Popen[bytes] | None = None
@@ -141,4 +142,4 @@ def run_demo(settings: Settings, *, keep_running: bool, events_file: Path | None
             except subprocess.TimeoutExpired:
                 worker.kill()
         if not keep_running and not broker_was_running:
-            _broker("stop")
+            local_broker("stop")
