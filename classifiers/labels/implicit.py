@@ -13,7 +13,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from classifiers.labels.codes import finding
@@ -64,6 +64,21 @@ def check_implicit_label(event: ContentEvent) -> ImplicitLabelCheck:
         missing = finding("implicit_label_missing", "no implicit label (AIGC metadata) was declared")
         return ImplicitLabelCheck(findings=(missing,), declared=False)
     label, findings = _unwrap(event.implicit_label)
+    return check_label_record(label, event_producer=event.producer.provider_code, findings=findings)
+
+
+def check_label_record(
+    label: Mapping[str, Any],
+    *,
+    event_producer: str | None,
+    findings: list[LabelFinding] | None = None,
+    where: str | None = None,
+) -> ImplicitLabelCheck:
+    """Judges one unwrapped seven-element record, declared in the event or read from a file (``where``).
+
+    A record read from a file gets ``where`` (its location in the file) in front of every message.
+    """
+    findings = list(findings or [])
     attribute, label_findings = _check_attribute(label)
     findings += label_findings
     findings += _check_required_strings(label)
@@ -72,13 +87,15 @@ def check_implicit_label(event: ContentEvent) -> ImplicitLabelCheck:
     findings += _check_unknown_keys(label)
     findings += _check_provider_code(label.get("ContentProducer"))
     findings += _check_propagation(label)
-    findings += _check_producer_match(label.get("ContentProducer"), event.producer.provider_code)
+    findings += _check_producer_match(label.get("ContentProducer"), event_producer)
     valid = not any(f.severity == "violation" for f in findings)
     evidence = _evidence(label)
-    if valid:
+    if valid and where is None:
         findings.append(
             finding("implicit_label_present", "a valid implicit label was declared", evidence=evidence)
         )
+    if where is not None:
+        findings = [replace(f, message=f"file label at {where}: {f.message}") for f in findings]
     return ImplicitLabelCheck(
         findings=tuple(findings),
         declared=True,
