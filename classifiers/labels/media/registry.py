@@ -26,6 +26,7 @@ class ReaderSpec:
 
 
 REGISTRY: list[ReaderSpec] = []
+_GENERIC = frozenset({"application/octet-stream", "binary/octet-stream", "application/unknown"})
 
 
 def register(spec: ReaderSpec) -> ReaderSpec:
@@ -36,6 +37,8 @@ def register(spec: ReaderSpec) -> ReaderSpec:
 def spec_for(data: bytes, mime_type: str | None) -> tuple[ReaderSpec | None, bool]:
     """The reader for ``data`` and whether ``mime_type`` disagrees with what the bytes are."""
     mime = (mime_type or "").split(";")[0].strip().lower()
+    if mime in _GENERIC:
+        mime = ""  # "some bytes" declares no format: nothing to disagree with
     by_mime = next((s for s in REGISTRY if mime in s.mime_types), None)
     if by_mime is not None and by_mime.sniff(data):
         return by_mime, False
