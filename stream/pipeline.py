@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -66,6 +66,9 @@ class ModerationContext:
     limits: EventLimits
     platform_code: str = ""
     classifiers: tuple[TextClassifier, ...] = ()
+    # Producer code -> SM2 public key (hex) for label signatures; PEM text of trusted C2PA signers.
+    signing_keys: Mapping[str, str] = field(default_factory=dict)
+    c2pa_trust_anchors: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -78,7 +81,12 @@ def moderate(events: Sequence[ContentEvent], context: ModerationContext) -> list
     decisions = []
     for index, event in enumerate(events):
         event_started = time.perf_counter()
-        report = check_event_labels(event, platform_code=context.platform_code)
+        report = check_event_labels(
+            event,
+            platform_code=context.platform_code,
+            signing_keys=context.signing_keys,
+            c2pa_trust_anchors=context.c2pa_trust_anchors,
+        )
         reasons = _label_reasons(report.findings, context.policy)
         reasons += _score_reasons(scores[index], context.policy)
         if event.text:

@@ -139,6 +139,22 @@ SETTINGS: tuple[Setting, ...] = (
         "(Labeling Measures Art. 6).",
     ),
     Setting(
+        "label_signing_keys",
+        "HUIYAN_LABEL_SIGNING_KEYS",
+        "",
+        str,
+        "JSON file mapping producer codes to SM2 public keys (hex); label signatures (TC260-PG-202511A) "
+        "are verified against these only. Empty: signatures are reported as unverified.",
+    ),
+    Setting(
+        "c2pa_trust_anchors",
+        "HUIYAN_C2PA_TRUST_ANCHORS",
+        "",
+        str,
+        "PEM file of C2PA signers to trust. Empty: C2PA manifests are checked for integrity, their "
+        "signers reported as untrusted.",
+    ),
+    Setting(
         "web_host", "HUIYAN_WEB_HOST", "127.0.0.1", str, "Address of the worker's web server (`/metrics`)."
     ),
     Setting(
@@ -204,6 +220,8 @@ class Settings:
     max_media_bytes: int
     policy_file: str
     platform_code: str
+    label_signing_keys: str
+    c2pa_trust_anchors: str
     web_host: str
     web_port: int
     data_dir: str

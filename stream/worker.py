@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -34,7 +35,21 @@ def build_context(settings: Settings) -> ModerationContext:
         limits=EventLimits(settings.max_event_bytes, settings.max_media_bytes),
         platform_code=settings.platform_code,
         classifiers=classifiers,
+        signing_keys=load_signing_keys(settings.label_signing_keys),
+        c2pa_trust_anchors=Path(settings.c2pa_trust_anchors).read_text("utf-8")
+        if settings.c2pa_trust_anchors
+        else None,
     )
+
+
+def load_signing_keys(path: str) -> dict[str, str]:
+    """``{"<producer code>": "<SM2 public key hex>", ...}`` from a JSON file; empty path: no keys."""
+    if not path:
+        return {}
+    keys = json.loads(Path(path).read_text("utf-8"))
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise ValueError(f"{path}: expected a JSON object of producer code -> public key hex strings")
+    return keys
 
 
 def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:

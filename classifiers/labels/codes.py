@@ -227,6 +227,93 @@ _CODES: Final = (
         "Every depicted person's separate consent to the face or voice editing is recorded.",
         category="consent",
     ),
+    # The label read from the content's own bytes (file metadata, C2PA, IPTC), not from the event.
+    FindingCode(
+        "file_label_present",
+        "info",
+        f"{_ANNEX_E}; GB 45438-2025 6.1",
+        "The file's metadata carries an implicit label (location and form in the message).",
+    ),
+    FindingCode(
+        "file_label_missing",
+        "violation",
+        f"{_PROVISIONS_16}; GB 45438-2025 6.1",
+        "The content's bytes were readable but carry no implicit label (AIGC metadata).",
+    ),
+    FindingCode(
+        "file_label_unparseable",
+        "violation",
+        f"{_ANNEX_E} b",
+        "An AIGC metadata field was found but its value is not a JSON object.",
+    ),
+    FindingCode(
+        "file_label_duplicate",
+        "violation",
+        "GB 45438-2025 6.1 c",
+        "The file carries more than one implicit label; the standard allows one.",
+    ),
+    FindingCode(
+        "file_label_nonstandard_form",
+        "warning",
+        "GB 45438-2025 Annex E; TC260-PG-20257A/8A/9A/10A",
+        "The label was read from a form or place the practice guides do not name (HTML-escaped JSON, "
+        "an XMP attribute, EXIF ImageDescription, after the media data, ...); accepted as found.",
+    ),
+    FindingCode(
+        "file_label_mismatch",
+        "violation",
+        "Deep Synthesis Provisions Art. 18; Labeling Measures Art. 10",
+        "The label in the file differs from the label the event declares (Label, ContentProducer or "
+        "ProduceID): one of them was altered.",
+    ),
+    FindingCode(
+        "file_label_signature_verified",
+        "info",
+        "TC260-PG-202511A",
+        "The label's SM3withSM2 signature verifies with the key configured for its producer.",
+    ),
+    FindingCode(
+        "file_label_signature_unverified",
+        "info",
+        "TC260-PG-202511A",
+        "The label carries a SecurityData signature that was not verified (no key configured for the "
+        "producer, or an algorithm other than SM3withSM2).",
+    ),
+    FindingCode(
+        "file_label_signature_invalid",
+        "violation",
+        "TC260-PG-202511A; Deep Synthesis Provisions Art. 18",
+        "The label's signature does not verify with the producer's configured key, or its SecurityData "
+        "is malformed: the label was altered or forged.",
+    ),
+    FindingCode(
+        "provenance_ai_claim",
+        "info",
+        "C2PA 2.x actions; IPTC Digital Source Type",
+        "C2PA or IPTC metadata says the content was made by generative AI (trainedAlgorithmicMedia, "
+        "compositeWithTrainedAlgorithmicMedia or compositeSynthetic).",
+    ),
+    FindingCode(
+        "provenance_ai_without_implicit_label",
+        "violation",
+        f"{_PROVISIONS_16}; GB 45438-2025 6.1",
+        "C2PA or IPTC metadata says the content is AI-generated, but it carries no GB 45438 implicit label.",
+    ),
+    FindingCode(
+        "c2pa_manifest_invalid",
+        "warning",
+        "C2PA 2.x validation; Deep Synthesis Provisions Art. 18",
+        "The C2PA manifest does not validate (hash mismatch, bad signature): content or provenance were "
+        "changed after signing.",
+    ),
+    FindingCode(
+        "media_unreadable",
+        "warning",
+        "GB 45438-2025 6.1",
+        "The content's bytes could not be read completely (unsupported format, truncated, corrupt or over "
+        "a safety limit); a label in the unread part cannot be ruled out.",
+        undecided=True,
+    ),
     # Propagation elements the platform writes as distributor.
     FindingCode(
         "propagator_code_unconfigured",

@@ -169,10 +169,10 @@ def test_a_bug_on_one_event_dead_letters_only_that_event(monkeypatch: pytest.Mon
 
     real = compliance.check_event_labels
 
-    def exploding(event: ContentEvent, *, platform_code: str) -> Any:
+    def exploding(event: ContentEvent, **options: Any) -> Any:
         if event.content_id == "poison":
             raise ZeroDivisionError("bug")
-        return real(event, platform_code=platform_code)
+        return real(event, **options)
 
     monkeypatch.setattr("stream.pipeline.check_event_labels", exploding)
     raws = [RawEvent(json.dumps(_doc(cid)).encode(), NOW) for cid in ("a", "poison", "b")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, get_args
 
 import pytest
@@ -9,7 +10,38 @@ import pytest
 from classifiers.labels.codes import FINDING_CODES, finding
 from classifiers.labels.compliance import check_event_labels
 from stream.records import Severity
-from tests.unit.labels.factories import PRODUCER_CODE, build_event, valid_implicit_label
+from tests.unit.labels.factories import (
+    PRODUCER_CODE,
+    build_event,
+    media_fields,
+    png_with_text,
+    sm2_keypair,
+    sm2_signed_label,
+    valid_implicit_label,
+)
+from tests.unit.media import c2pa_signing
+
+_PRIVATE, _PUBLIC = sm2_keypair()
+_OTHER_PRIVATE, _OTHER_PUBLIC = sm2_keypair()
+SIGNING_KEYS = {PRODUCER_CODE: _PUBLIC}
+
+
+def _aigc(label: dict[str, Any]) -> tuple[str, str]:
+    return ("AIGC", json.dumps({"AIGC": label}))
+
+
+def _c2pa_png(*, tampered: bool) -> bytes:
+    credentials = c2pa_signing.make_credentials()
+    action = c2pa_signing.created_action("trainedAlgorithmicMedia")
+    signed = bytearray(
+        c2pa_signing.sign(c2pa_signing.pillow_image("PNG"), "image/png", credentials, [action])
+    )
+    if tampered:
+        signed[-40] ^= 0xFF
+    return bytes(signed)
+
+
+_UNLABELLED = png_with_text(("Comment", "海边的灯塔"))
 
 # Events that between them reach every rule, so every code the rules can produce is produced here.
 CORPUS: list[dict[str, Any]] = [
@@ -49,6 +81,23 @@ CORPUS: list[dict[str, Any]] = [
         "explicit_label": {"kind": "text", "position": "center", "text": "AI生成", "size_ratio": 0.01},
     },
     {"service_type": "voice_synthesis", "content_type": "audio", "explicit_label": {"kind": "text"}},
+    # Labels in the media bytes (written by Pillow and c2pa-python).
+    media_fields(png_with_text(_aigc(sm2_signed_label(_PRIVATE, _PUBLIC)))),
+    {
+        **media_fields(png_with_text(_aigc(sm2_signed_label(_OTHER_PRIVATE, _OTHER_PUBLIC)))),
+        "implicit_label": valid_implicit_label(),
+    },
+    media_fields(
+        png_with_text(
+            _aigc(sm2_signed_label(_PRIVATE, _PUBLIC, ContentProducer="001191440300708461136T1XGW3")),
+            ("AIGC", "Label=1"),
+            ("AIGC", json.dumps(valid_implicit_label()).replace('"', "&quot;")),
+        )
+    ),
+    media_fields(_UNLABELLED),
+    media_fields(_UNLABELLED[:60]),
+    media_fields(_c2pa_png(tampered=False)),
+    media_fields(_c2pa_png(tampered=True)),
 ]
 
 
@@ -57,7 +106,9 @@ def all_findings() -> list[Any]:
         f
         for doc in CORPUS
         for code in ("", "0011911100007DK3QW8A2Y2B3C4")
-        for f in check_event_labels(build_event(**doc), platform_code=code).findings
+        for f in check_event_labels(
+            build_event(**doc), platform_code=code, signing_keys=SIGNING_KEYS
+        ).findings
     ]
 
 

@@ -3,62 +3,14 @@
 from __future__ import annotations
 
 import json
-import secrets
-from typing import Any
 
 import pytest
-from gmssl import sm2
 
-from classifiers.labels.security_data import (
-    SM3_WITH_SM2,
-    check_security_data,
-    public_key_xy,
-    signature_rs,
-    signed_message,
-)
-
-PRODUCER = "001191110102MAD55U9H0F10002"
-
-
-def _keypair() -> tuple[str, str]:
-    private = f"{secrets.randbelow(int(sm2.default_ecc_table['n'], 16) - 2) + 1:064x}"
-    public = sm2.CryptSM2(private_key=private, public_key="")._kg(
-        int(private, 16), sm2.default_ecc_table["g"]
-    )
-    return private, public
-
-
-def _der(rs: str) -> str:
-    def integer(value: int) -> bytes:
-        body = value.to_bytes(32, "big").lstrip(b"\x00") or b"\x00"
-        if body[0] & 0x80:
-            body = b"\x00" + body
-        return bytes([0x02, len(body)]) + body
-
-    content = integer(int(rs[:64], 16)) + integer(int(rs[64:], 16))
-    return (bytes([0x30, len(content)]) + content).hex()
-
-
-def _signed_label(private: str, public: str, *, der: bool = True, **overrides: str) -> dict[str, Any]:
-    label: dict[str, Any] = {"Label": "1", "ContentProducer": PRODUCER, "ProduceID": "hy-sig-0001"}
-    crypt = sm2.CryptSM2(private_key=private, public_key=public)
-    crypt.public_key = public
-    rs = crypt.sign_with_sm3(signed_message(label))
-    security = {
-        "SecurityData": {
-            "Type": "TC260PG",
-            "PubSD": [
-                {
-                    "Type": "DS",
-                    "AlgID": SM3_WITH_SM2,
-                    "TBSData": {"Type": "Md"},
-                    "Signature": _der(rs) if der else rs,
-                },
-                {"Type": "PubKey", "AlgID": SM3_WITH_SM2, "KeyValue": "04" + public},
-            ],
-        }
-    }
-    return {**label, "ReservedCode1": json.dumps(security), **overrides}
+from classifiers.labels.security_data import check_security_data, public_key_xy, signature_rs, signed_message
+from tests.unit.labels.factories import PRODUCER_CODE as PRODUCER
+from tests.unit.labels.factories import der_signature as _der
+from tests.unit.labels.factories import sm2_keypair as _keypair
+from tests.unit.labels.factories import sm2_signed_label as _signed_label
 
 
 def test_signed_message_is_annex_a1_form() -> None:
