@@ -40,11 +40,11 @@ def test_sample_events_get_the_expected_decisions(deployment: Deployment) -> Non
     # The label rules alone decide here; tests/integration/test_classifiers.py covers the classifier's part.
     worker = deployment.start_worker(HUIYAN_CLASSIFIERS="0")
     deployment.produce(SAMPLES)
-    decisions = deployment.decisions(11)
+    decisions = deployment.decisions(14)
     dead = deployment.read(deployment.settings.dead_letter_topic, 3)
 
     by_content = {d["content_id"]: d for d in decisions}
-    assert len(by_content) == 11, deployment.log()
+    assert len(by_content) == 14, deployment.log()
     validator = jsonschema.Draft202012Validator(load_schema("decision.v1"))
     for decision in decisions:
         validator.validate(decision)
@@ -60,10 +60,16 @@ def test_sample_events_get_the_expected_decisions(deployment: Deployment) -> Non
         "scene-0009": "allow",
         "edit-0010": "allow",
         "chat-0011": "flag",
+        # Labels read from the image bytes: matching, altered (Art. 18), absent.
+        "img-0015": "allow",
+        "img-0016": "flag",
+        "img-0017": "flag",
     }
     assert {cid: d["action"] for cid, d in by_content.items()} == expected
     assert "biometric_edit_without_consent" in {r["code"] for r in by_content["vid-0006"]["reasons"]}
     assert by_content["chat-0001"]["notice"]["level"] == "confirmed"
+    assert "file_label_mismatch" in {r["code"] for r in by_content["img-0016"]["reasons"]}
+    assert "file_label_missing" in {f["code"] for f in by_content["img-0017"]["label_findings"]}
     assert by_content["chat-0001"]["provenance"]["policy_version"].startswith("default@sha256:")
 
     assert sorted(r.headers[DLQ_REASON].decode() for r in dead) == [

@@ -106,7 +106,7 @@ def test_bundled_samples_parse_or_reject_as_documented() -> None:
         if line
     ]
     results = [parse_event(line, **LIMITS) for line in lines]
-    assert sum(isinstance(r, ContentEvent) for r in results) == 11
+    assert sum(isinstance(r, ContentEvent) for r in results) == 14
     assert [r.reason for r in results if isinstance(r, EventRejected)] == [
         "invalid_json",
         "missing_field",
