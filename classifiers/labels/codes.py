@@ -267,6 +267,13 @@ _CODES: Final = (
         "ProduceID): one of them was altered.",
     ),
     FindingCode(
+        "file_label_altered",
+        "violation",
+        "Deep Synthesis Provisions Art. 18; Labeling Measures Art. 10",
+        "An earlier revision kept inside the file (a PDF incremental update) carried another label, or "
+        "one that was later removed: the label was changed after it was written.",
+    ),
+    FindingCode(
         "file_label_signature_verified",
         "info",
         "TC260-PG-202511A",

@@ -25,7 +25,8 @@ from stream.records import ContentEvent, LabelFinding
 
 # Forms that are the standard's own (wrapped is the Annex E sample, bare is the XMP/ilst form) or that
 # the record rules already report (a numeric Label).
-_STANDARD_FORMS: Final = frozenset({"wrapped", "bare", "numeric_label"})
+# Markdown front matter (a YAML mapping) is the text guide's own form (labels.md §4.3).
+_STANDARD_FORMS: Final = frozenset({"wrapped", "bare", "numeric_label", "yaml"})
 _COMPARED: Final = ("Label", "ContentProducer", "ProduceID")
 
 
@@ -65,6 +66,10 @@ def check_file_labels(
             continue  # reported per record below
         if problem.code == "mime_mismatch":
             continue  # the bytes were read as what they are; the format is in the evidence
+        if problem.code == "label_changed":
+            # Deep Synthesis Provisions Art. 18: an earlier revision of the file had another label.
+            findings.append(finding("file_label_altered", problem.detail, evidence=problem.location))
+            continue
         complete = False
         findings.append(
             finding(

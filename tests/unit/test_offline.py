@@ -28,7 +28,7 @@ def test_moderate_writes_one_decision_per_valid_line_and_reports_the_rest(tmp_pa
     assert rejected[1]["event_id"] == "evt-0013" and rejected[1]["original"].startswith("{")
     assert {d["content_id"]: d["action"] for d in decisions}["vid-0006"] == "block"
     assert "14 decided" in result.output and "3 rejected" in result.output
-    # Labels read from the media bytes (stream/samples: evt-0015 to evt-0017, see deploy/dev/media_samples.py).
+    # Labels read from the media bytes (samples evt-0015 to evt-0017, deploy/dev/media_samples.py).
     by_id = {d["content_id"]: d for d in decisions}
     file_codes = {
         cid: sorted(f["code"] for f in by_id[cid]["label_findings"] if f["code"].startswith("file_label"))

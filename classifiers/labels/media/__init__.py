@@ -5,10 +5,17 @@ imported here; :func:`read_media` picks the reader by the bytes and never raises
 """
 
 from classifiers.labels.media import (  # noqa: F401 - importing a reader registers it
+    bmff,
     gif,
+    id3,
     jpeg,
+    markdown,
+    ooxml,
+    pdf,
     png,
     tiff,
+    vorbis,
+    wav,
     webp,
 )
 from classifiers.labels.media.registry import read_media

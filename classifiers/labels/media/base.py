@@ -37,6 +37,7 @@ ProblemCode = Literal[
     "unparseable_label",  # an AIGC field was found but its value is not a JSON object
     "unsupported",  # no reader for this MIME type / format
     "mime_mismatch",  # the bytes are another format than the declared MIME type says
+    "label_changed",  # an earlier version kept in the file (PDF incremental update) had another label
     "reader_error",  # a bug in a reader; the exception is named in the detail
 ]
 

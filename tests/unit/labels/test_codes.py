@@ -20,6 +20,8 @@ from tests.unit.labels.factories import (
     valid_implicit_label,
 )
 from tests.unit.media import c2pa_signing
+from tests.unit.media.test_pdf import update as pdf_update
+from tests.unit.media.test_pdf import write as pdf_write
 
 _PRIVATE, _PUBLIC = sm2_keypair()
 _OTHER_PRIVATE, _OTHER_PUBLIC = sm2_keypair()
@@ -98,6 +100,18 @@ CORPUS: list[dict[str, Any]] = [
     media_fields(_UNLABELLED[:60]),
     media_fields(_c2pa_png(tampered=False)),
     media_fields(_c2pa_png(tampered=True)),
+    # A PDF whose label an incremental update changed (Provisions Art. 18).
+    {
+        **media_fields(
+            pdf_update(
+                pdf_write({"/AIGC": json.dumps({"AIGC": valid_implicit_label()})}),
+                {"/AIGC": json.dumps({"AIGC": valid_implicit_label(Label="3")})},
+            ),
+            mime="application/pdf",
+        ),
+        "content_type": "text",
+        "service_type": "person_simulating_text",
+    },
 ]
 
 
