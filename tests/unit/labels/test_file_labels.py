@@ -6,12 +6,8 @@ values are ours.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from typing import Any
-
-from PIL import Image, PngImagePlugin
 
 from classifiers.labels.compliance import check_event_labels
 from classifiers.labels.file_labels import check_file_labels
@@ -20,19 +16,14 @@ from tests.unit.labels.factories import (
     PRODUCER_CODE,
     build_event,
     codes,
+    media_fields,
     only,
+    png_with_text,
     valid_implicit_label,
 )
 from tests.unit.media import c2pa_signing
 
-
-def png(*texts: tuple[str, str]) -> bytes:
-    info = PngImagePlugin.PngInfo()
-    for key, value in texts:
-        info.add_text(key, value)
-    out = io.BytesIO()
-    Image.new("RGB", (24, 16), (90, 140, 200)).save(out, "PNG", pnginfo=info)
-    return out.getvalue()
+png = png_with_text
 
 
 def aigc(**overrides: Any) -> str:
@@ -40,12 +31,7 @@ def aigc(**overrides: Any) -> str:
 
 
 def image_event(data: bytes, mime: str = "image/png", **fields: Any) -> Any:
-    return build_event(
-        content_type="image",
-        service_type="image_video_generation",
-        media={"mime_type": mime, "data_base64": base64.b64encode(data).decode()},
-        **fields,
-    )
+    return build_event(**media_fields(data, mime), **fields)
 
 
 def test_a_valid_label_in_the_file_is_found_and_judged() -> None:

@@ -22,16 +22,8 @@ from classifiers.labels.media import id3
 from classifiers.labels.media.base import Extraction, Limits
 from classifiers.labels.media.registry import read_media, spec_for
 from tests.unit.media.c2pa_signing import created_action, make_credentials, sign
+from tests.unit.media.labels import LABEL
 
-LABEL = {
-    "Label": "1",
-    "ContentProducer": "001191110102MAD55U9H0F10002",
-    "ProduceID": "hy-0001",
-    "ReservedCode1": "",
-    "ContentPropagator": "001191110102MAD55U9H0F10002",
-    "PropagateID": "hy-0001",
-    "ReservedCode2": "",
-}
 WRAPPED = json.dumps({"AIGC": LABEL}, separators=(",", ":"))
 BARE_NUMERIC = json.dumps({**LABEL, "Label": 1})
 

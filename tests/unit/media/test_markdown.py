@@ -15,16 +15,8 @@ import yaml
 from classifiers.labels.media import markdown
 from classifiers.labels.media.base import Extraction, Limits
 from classifiers.labels.media.registry import read_media, spec_for
+from tests.unit.media.labels import LABEL
 
-LABEL = {
-    "Label": "1",
-    "ContentProducer": "001191110102MAD55U9H0F10002",
-    "ProduceID": "hy-0001",
-    "ReservedCode1": "",
-    "ContentPropagator": "001191110102MAD55U9H0F10002",
-    "PropagateID": "hy-0001",
-    "ReservedCode2": "",
-}
 WHERE = "markdown:front_matter:AIGC"
 BODY = "\n# 部署说明\n\n正文。\n\n---\n\nAIGC: not front matter\n"
 REAL_WORLD = """---
