@@ -180,3 +180,17 @@ def test_a_bug_on_one_event_dead_letters_only_that_event(monkeypatch: pytest.Mon
     assert [d.content_id for _, d in outcome.decisions] == ["a", "b"]
     assert [(i, r.reason, r.event_id) for i, r in outcome.rejections] == [(1, "internal_error", "e-poison")]
     assert "ZeroDivisionError" in outcome.rejections[0][1].detail
+
+
+def test_unreadable_media_goes_to_review_under_the_default_policy() -> None:
+    from stream.policy import load_policy
+    from tests.unit.labels.factories import media_fields, png_with_text
+
+    png = png_with_text(("Comment", "x"))
+    context = ModerationContext(policy=load_policy(""), limits=LIMITS, platform_code=CODE, clock=lambda: NOW)
+    raws = [RawEvent(json.dumps(_doc("broken", **media_fields(png[:40]))).encode(), NOW)]
+    [(_, decision)] = moderate_raw(raws, context).decisions
+    assert decision.action == "flag"
+    unreadable = [r for r in decision.reasons if r.code == "media_unreadable"]
+    assert unreadable and unreadable[0].action == "flag"
+    assert "file_label_missing" not in {f.code for f in decision.label_findings}  # not read: not "missing"
