@@ -64,6 +64,10 @@ class BatchProcessor:
 
     async def process(self, events: Sequence[Any]) -> None:
         """Decides ``events`` (Faust events with raw byte values); returns once every result is delivered."""
+        await self.deliver(events, await self.decide(events))
+
+    async def decide(self, events: Sequence[Any]) -> BatchOutcome:
+        """Runs the core on the inference thread; nothing is produced yet."""
         metrics.EVENTS_RECEIVED.inc(len(events))
         metrics.BATCH_SIZE.observe(len(events))
         now = datetime.now(UTC)
@@ -72,7 +76,10 @@ class BatchProcessor:
         loop = asyncio.get_running_loop()
         outcome: BatchOutcome = await loop.run_in_executor(self.executor, moderate_raw, raw, self.context)
         metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)
+        return outcome
 
+    async def deliver(self, events: Sequence[Any], outcome: BatchOutcome) -> None:
+        """Produces the decisions and dead letters of ``outcome``; returns once the broker has them all."""
         outgoing = [
             Outgoing("decisions", self.topics.decisions, d.content_id.encode("utf-8"), d.to_json())
             for _, d in outcome.decisions
@@ -150,15 +157,43 @@ async def _send(item: Outgoing) -> Any:
 
 
 def register_agents(
-    app: faust.App, topics: Topics, processor: BatchProcessor, *, batch_max: int, batch_within_s: float
+    app: faust.App,
+    topics: Topics,
+    processor: BatchProcessor,
+    *,
+    batch_max: int,
+    batch_within_s: float,
+    in_flight: int = 1,
 ) -> Any:
-    """Registers the moderation agent on ``app`` and returns it."""
+    """Registers the moderation agent on ``app`` and returns it.
+
+    ``in_flight`` batches may wait for the broker's acknowledgement of their decisions while the next
+    batch is already being decided. Acks stay per event and after delivery, so at-least-once holds:
+    Faust commits an offset only when every event before it is acked.
+    """
 
     @app.agent(topics.content, name="huiyan.moderate")
     async def moderate_events(stream: Any) -> None:
-        async for events in stream.noack_take(batch_max, within=batch_within_s):
-            await processor.process(events)
+        pending: set[asyncio.Future[None]] = set()
+
+        async def deliver_and_ack(events: Sequence[Any], outcome: BatchOutcome) -> None:
+            await processor.deliver(events, outcome)
             for event in events:
                 await stream.ack(event)
+
+        try:
+            async for events in stream.noack_take(batch_max, within=batch_within_s):
+                outcome = await processor.decide(events)
+                if in_flight <= 1:
+                    await deliver_and_ack(events, outcome)
+                    continue
+                task = asyncio.ensure_future(deliver_and_ack(events, outcome))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                while len(pending) >= in_flight:
+                    await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
 
     return moderate_events

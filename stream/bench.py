@@ -48,6 +48,21 @@ class StreamRun:
     p50_ms: float
     p99_ms: float
     rss_mb: list[float] = field(default_factory=list)
+    # Where the latency goes, as [p50, p99] in ms, from the decision's own timing fields: produced ->
+    # the worker's batch starts (broker, fetch, batch window, earlier batches), batch start -> decided
+    # (the core: parsing, rules, inference), decided -> the bench read it (produce, ack, fetch).
+    stages_ms: dict[str, list[float]] = field(default_factory=dict)
+
+
+STAGES = ("to_worker", "core", "to_reader")
+
+
+def _percentiles(values: list[float]) -> list[float]:
+    ordered = sorted(values)
+    return [
+        round(statistics.median(ordered) * 1000, 1),
+        round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+    ]
 
 
 def bench_texts(count: int, seed: int = 7) -> list[str]:
@@ -148,6 +163,7 @@ class Deployment:
         reader = open_reader(self.settings, [self.settings.decision_topic], from_beginning=False)
         wanted = {f"{run}-{i}" for i in range(len(texts))}
         arrived: dict[str, float] = {}
+        timing: dict[str, tuple[float, float]] = {}
 
         def collect() -> None:
             # Decisions are read while events are still being produced, so latency is not inflated by
@@ -157,9 +173,16 @@ class Deployment:
                 for records in reader.poll(timeout_ms=100).values():
                     now = time.time()
                     for record in records:
-                        event_id = json.loads(record.value)["event_id"]
+                        decision = json.loads(record.value)
+                        event_id = decision["event_id"]
                         if event_id in wanted and event_id not in arrived:
                             arrived[event_id] = now
+                            if not (stamps := decision.get("timing")):
+                                continue  # the naive baseline's decisions carry no timing
+                            timing[event_id] = (
+                                datetime.fromisoformat(stamps["received_at"]).timestamp(),
+                                datetime.fromisoformat(stamps["decided_at"]).timestamp(),
+                            )
 
         collector = threading.Thread(target=collect, name="bench-decisions")
         collector.start()
@@ -203,6 +226,12 @@ class Deployment:
         values = sorted(latencies.values())
         if len(values) < len(texts):
             raise RuntimeError(f"{name}: only {len(values)} of {len(texts)} decisions within {timeout_s}s")
+        timed = [e for e in latencies if e in timing]
+        spans = {
+            "to_worker": [timing[e][0] - sent_at[e] for e in timed],
+            "core": [timing[e][1] - timing[e][0] for e in timed],
+            "to_reader": [arrived[e] - timing[e][1] for e in timed],
+        }
         return StreamRun(
             name,
             len(texts),
@@ -210,6 +239,7 @@ class Deployment:
             len(texts) / elapsed,
             statistics.median(values) * 1000,
             values[min(len(values) - 1, int(len(values) * 0.99))] * 1000,
+            stages_ms={stage: _percentiles(spans[stage]) for stage in STAGES} if timed else {},
         )
 
 
@@ -259,9 +289,10 @@ def _show(runs: list[StreamRun]) -> list[StreamRun]:
     """Prints each run's figures as soon as it is measured."""
     for run in runs:
         rss = ", ".join(f"{r:.0f}" for r in run.rss_mb)
+        stages = "; ".join(f"{k} p50/p99 {v[0]:.0f}/{v[1]:.0f} ms" for k, v in run.stages_ms.items())
         print(
             f"{run.name}: {run.events_per_s:.0f} events/s over {run.events} events; p50 {run.p50_ms:.0f} ms, "
-            f"p99 {run.p99_ms:.0f} ms; RSS {rss} MB",
+            f"p99 {run.p99_ms:.0f} ms; RSS {rss} MB\n    stages: {stages}",
             flush=True,
         )
     return runs

@@ -13,7 +13,7 @@ from types import FrameType
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
-from transformers import BertForSequenceClassification, BertTokenizerFast, pipeline
+from transformers import AutoModelForSequenceClassification, BertTokenizerFast, pipeline
 
 from classifiers.text_model import DEFAULT_MODEL_DIR
 from stream.settings import Settings
@@ -24,7 +24,7 @@ def main() -> None:
     model_dir = DEFAULT_MODEL_DIR
     classify = pipeline(
         "text-classification",
-        model=BertForSequenceClassification.from_pretrained(model_dir),
+        model=AutoModelForSequenceClassification.from_pretrained(model_dir),
         tokenizer=BertTokenizerFast(vocab_file=str(model_dir / "vocab.txt")),
         top_k=None,
         function_to_apply="sigmoid",

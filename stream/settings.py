@@ -102,6 +102,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Longest wait, in milliseconds, for a batch to fill before it is decided.",
     ),
     Setting(
+        "delivery_in_flight",
+        "HUIYAN_DELIVERY_IN_FLIGHT",
+        1,
+        _positive_int,
+        "Batches whose decisions may await the broker's acknowledgement while the next batch is decided; "
+        "1 decides and delivers strictly in turn.",
+    ),
+    Setting(
         "session_timeout_s",
         "HUIYAN_SESSION_TIMEOUT_S",
         15,
@@ -215,6 +223,7 @@ class Settings:
     topic_replication: int
     batch_max: int
     batch_within_ms: int
+    delivery_in_flight: int
     session_timeout_s: int
     max_event_bytes: int
     max_media_bytes: int

@@ -58,7 +58,12 @@ def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
     topics = declare_topics(app, settings)
     processor = BatchProcessor(context, topics, dlq_max_bytes=DLQ_MAX_BYTES)
     register_agents(
-        app, topics, processor, batch_max=settings.batch_max, batch_within_s=settings.batch_within_ms / 1000
+        app,
+        topics,
+        processor,
+        batch_max=settings.batch_max,
+        batch_within_s=settings.batch_within_ms / 1000,
+        in_flight=settings.delivery_in_flight,
     )
     metrics.record_policy(context.policy.version)
 

@@ -18,7 +18,7 @@ import onnx
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.transformers.optimizer import optimize_model
-from transformers import BertForSequenceClassification
+from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from classifiers.text_model import ONNX_FILE
 
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 class ScoringModel(torch.nn.Module):
     """The classifier with its sigmoid, so the ONNX graph returns scores."""
 
-    def __init__(self, model: BertForSequenceClassification) -> None:
+    def __init__(self, model: PreTrainedModel) -> None:
         super().__init__()
         self.model = model
 
@@ -36,9 +36,9 @@ class ScoringModel(torch.nn.Module):
         return torch.sigmoid(self.model(input_ids=input_ids, attention_mask=attention_mask).logits)
 
 
-def load_torch_model(model_dir: Path) -> BertForSequenceClassification:
+def load_torch_model(model_dir: Path) -> PreTrainedModel:
     # Eager attention exports to the pattern ONNX Runtime's optimizer fuses (perf.md); SDPA does not.
-    model = BertForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").float()
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").float()
     model.eval()
     return model
 
@@ -87,8 +87,9 @@ def export(model_dir: Path, max_len: int) -> Path:
         "name": model_dir.name,
         "categories": [(config.id2label or {})[i] for i in range(config.num_labels)],
         "max_len": max_len,
-        "architecture": f"BERT {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
-        f"{config.num_attention_heads} heads, vocab {config.vocab_size}, 3 sigmoid heads",
+        "architecture": f"{config.model_type} {config.num_hidden_layers} layers, "
+        f"hidden {config.hidden_size}, {config.num_attention_heads} heads, vocab {config.vocab_size}, "
+        "3 sigmoid heads",
     }
     (model_dir / "model.json").write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", "utf-8")
     return target

@@ -1,5 +1,6 @@
 """Fine-tuning of the pre-trained encoder into one model with three sigmoid heads: rumor, vulgar,
-impersonation (a ``BertForSequenceClassification`` with ``problem_type="multi_label_classification"``).
+impersonation (transformers' sequence-classification model for the encoder's architecture, with
+``problem_type="multi_label_classification"``).
 
 One shared encoder serves all three categories: perf.md measured it at about 3x the throughput of three
 separate models on this CPU, and the model card compares the two on the dev sets.
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import BertConfig, BertForSequenceClassification
+from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
 
 from classifiers.data import DEFAULT_ROOT, TASKS, data_files, load_examples
 from classifiers.training.manifest import verify_manifest, write_manifest
@@ -114,7 +115,7 @@ def masked_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(model: BertForSequenceClassification, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
+def predict(model: PreTrainedModel, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
     model.eval()
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     scores = np.zeros((len(ids), len(TASKS)), dtype=np.float32)
@@ -146,17 +147,17 @@ def dev_report(scores: np.ndarray, examples: list[MultiLabelExample]) -> dict[st
     return report
 
 
-def build_model(recipe: Recipe, encoder_dir: Path) -> BertForSequenceClassification:
-    config = BertConfig.from_pretrained(encoder_dir)
+def build_model(recipe: Recipe, encoder_dir: Path) -> PreTrainedModel:
+    config = AutoConfig.from_pretrained(encoder_dir)
     config.num_labels = len(TASKS)
     config.problem_type = "multi_label_classification"
     config.id2label = dict(enumerate(TASKS))
     config.label2id = {t: i for i, t in enumerate(TASKS)}
     config.hidden_dropout_prob = recipe.dropout
-    model = BertForSequenceClassification(config)
+    model = AutoModelForSequenceClassification.from_config(config)
     encoder = {k: v.float() for k, v in load_file(str(encoder_dir / "encoder.safetensors")).items()}
-    missing, unexpected = model.bert.load_state_dict(encoder, strict=False)
-    # The pooler is not trained by masked-LM pre-training; it starts fresh here like the heads.
+    missing, unexpected = model.base_model.load_state_dict(encoder, strict=False)
+    # A pooler (BERT's) is not trained by masked-LM pre-training; it starts fresh here like the heads.
     assert not unexpected and all(k.startswith("pooler.") for k in missing), (missing, unexpected)
     return model
 

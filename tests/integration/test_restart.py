@@ -43,11 +43,18 @@ def _wait_for_some_decisions(deployment: Deployment, minimum: int) -> int:
     raise AssertionError(f"fewer than {minimum} decisions after 60 s:\n{deployment.log()}")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-def test_every_event_gets_a_decision_across_a_restart(deployment: Deployment, sig: int) -> None:
+@pytest.mark.parametrize(
+    ("sig", "in_flight"),
+    [(signal.SIGTERM, "1"), (signal.SIGKILL, "1"), (signal.SIGKILL, "3")],
+    ids=["sigterm", "sigkill", "sigkill-pipelined"],
+)
+def test_every_event_gets_a_decision_across_a_restart(
+    deployment: Deployment, sig: int, in_flight: str
+) -> None:
     deployment.produce(_events("restart"))
-    # Batches of one make the first worker slow enough to be stopped mid-stream.
-    first = deployment.start_worker(HUIYAN_BATCH_MAX="1")
+    # Batches of one make the first worker slow enough to be stopped mid-stream. With in_flight > 1
+    # decisions of later batches may be delivered before earlier ones are acknowledged.
+    first = deployment.start_worker(HUIYAN_BATCH_MAX="1", HUIYAN_DELIVERY_IN_FLIGHT=in_flight)
     _wait_for_some_decisions(deployment, 50)
     deployment.stop_worker(first, sig)
     decided_before = len(deployment.read(deployment.settings.decision_topic, COUNT, timeout_s=2))
