@@ -129,6 +129,19 @@ def topics() -> None:
     click.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
 
 
+# Options that eval and tune share: labelled files are read the same way and scored by the same model.
+_task_option = click.option(
+    "--task",
+    type=click.Choice(["rumor", "vulgar", "impersonation"]),
+    help="Category of the files' `label` (default: from each row's source).",
+)
+_model_dir_option = click.option(
+    "--model-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Model directory (default: the bundled model).",
+)
+
+
 @main.command(name="eval")
 @click.option(
     "--data",
@@ -138,11 +151,7 @@ def topics() -> None:
     help="Labelled JSONL file (repeatable).",
 )
 @click.option("--dev", "use_dev", is_flag=True, help="Evaluate the dev splits of ../shared/datasets.")
-@click.option(
-    "--task",
-    type=click.Choice(["rumor", "vulgar", "impersonation"]),
-    help="Category of the files' `label` (default: from each row's source).",
-)
+@_task_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -150,11 +159,7 @@ def topics() -> None:
     show_default=True,
     help="Folder for results.md, results.json and the PNG plots.",
 )
-@click.option(
-    "--model-dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Model directory (default: the bundled model).",
-)
+@_model_dir_option
 @click.option("--threshold", type=float, default=0.5, show_default=True)
 def eval_command(
     data_files: tuple[Path, ...],
@@ -178,6 +183,94 @@ def eval_command(
     evaluate(model, rows, out, threshold=threshold, operating_points=points)
     click.echo((out / "results.md").read_text("utf-8"))
     click.echo(f"written to {out}/", err=True)
+
+
+_SHARE = click.FloatRange(0.0, 1.0, min_open=True)
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled JSONL file, as for eval (repeatable); rows may carry precomputed `scores`.",
+)
+@_task_option
+@click.option("--target-precision", type=_SHARE, help="Flag at the lowest threshold with this precision.")
+@click.option("--target-recall", type=_SHARE, help="Flag at the highest threshold with this recall.")
+@click.option("--block-precision", type=_SHARE, help="Also propose a block threshold with this precision.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("eval-results/tuning"),
+    show_default=True,
+    help="Folder for pr-<category>.png and hist-<category>.png.",
+)
+@click.option("--policy-snippet", is_flag=True, help="Also print a YAML `categories:` block for a policy.")
+@click.option(
+    "--policy", "policy_file", help="Policy whose thresholds the snippet keeps (HUIYAN_POLICY_FILE)."
+)
+@_model_dir_option
+def tune(
+    data_files: tuple[Path, ...],
+    task: str | None,
+    target_precision: float | None,
+    target_recall: float | None,
+    block_precision: float | None,
+    out: Path,
+    policy_snippet: bool,
+    policy_file: str | None,
+    model_dir: Path | None,
+) -> None:
+    """Propose flag (and block) thresholds per category for a target precision or recall."""
+    from classifiers.eval_run import load_rows
+    from classifiers.tuning import (
+        Target,
+        category_examples,
+        plot_tuning,
+        precomputed_scores,
+        tune_category,
+        tuning_markdown,
+    )
+    from classifiers.tuning import policy_snippet as render_snippet
+    from stream.policy import load_policy
+
+    if target_precision is not None and target_recall is None:
+        target = Target("precision", target_precision)
+    elif target_recall is not None and target_precision is None:
+        target = Target("recall", target_recall)
+    else:
+        raise click.UsageError("give one of --target-precision and --target-recall")
+    if target_precision is not None and block_precision is not None and block_precision < target_precision:
+        raise click.UsageError("--block-precision must be at least --target-precision")
+    try:
+        # Only the snippet needs the policy: without it, a broken HUIYAN_POLICY_FILE stops nothing.
+        policy = load_policy(policy_file or Settings.from_env().policy_file) if policy_snippet else None
+        rows = load_rows(data_files, task, False)
+        scored = precomputed_scores(data_files)
+        scores_from = "the data files"
+        if scored is None:
+            from classifiers.text_model import DEFAULT_MODEL_DIR, TextRiskModel
+
+            model = TextRiskModel(model_dir or DEFAULT_MODEL_DIR, threads=2)
+            texts = sorted({row.text for row in rows})
+            scored = dict(zip(texts, model.predict(texts), strict=True))
+            scores_from = f"model {model.version}"
+        examples = category_examples(rows, scored)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    tunings = []
+    for category, (labels, scores) in examples.items():
+        tuning = tune_category(category, labels, scores, target, block_precision=block_precision)
+        plot_tuning(tuning, labels, scores, out)
+        tunings.append(tuning)
+    click.echo(f"Scores from {scores_from}; a score at or above a threshold counts as harmful.\n")
+    click.echo(tuning_markdown(tunings))
+    if policy is not None:
+        click.echo("\n" + render_snippet(tunings, policy.categories, scores_from))
+    click.echo(f"plots written to {out}/", err=True)
 
 
 @main.command()
