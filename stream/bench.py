@@ -323,6 +323,11 @@ def run_bench(settings: Settings, *, count: int, workers: int, threads: int, nai
         "date": isoformat(datetime.now(UTC)),
         "machine": f"{os.cpu_count()} CPUs",
         "texts": len(texts),
+        "settings": {
+            "HUIYAN_DELIVERY_IN_FLIGHT": settings.delivery_in_flight,
+            "HUIYAN_BATCH_MAX": settings.batch_max,
+            "HUIYAN_BATCH_WITHIN_MS": settings.batch_within_ms,
+        },
         "raw_texts_per_s": raw,
         "runs": [asdict(r) for r in runs],
     }

@@ -274,7 +274,7 @@ def tune(
 
 
 @main.command()
-@click.option("--pretrain", is_flag=True, help="Also redo the masked-LM pre-training (about an hour).")
+@click.option("--pretrain", is_flag=True, help="Also redo the masked-LM pre-training (about 35 minutes).")
 @click.option("--epochs", type=float, help="Fine-tuning epochs (default: the recipe's).")
 def train(pretrain: bool, epochs: float | None) -> None:
     """Fine-tune the classifier from the committed encoder and export it for serving (train extra)."""

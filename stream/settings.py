@@ -104,10 +104,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "delivery_in_flight",
         "HUIYAN_DELIVERY_IN_FLIGHT",
-        1,
+        2,
         _positive_int,
         "Batches whose decisions may await the broker's acknowledgement while the next batch is decided; "
-        "1 decides and delivers strictly in turn.",
+        "1 decides and delivers strictly in turn (benchmarks/RESULTS.md compares them).",
     ),
     Setting(
         "session_timeout_s",
@@ -199,7 +199,7 @@ SETTINGS: tuple[Setting, ...] = (
         "HUIYAN_MODEL_DIR",
         "",
         str,
-        "Classifier model directory; empty means the bundled `classifiers/models/text-v1`.",
+        "Classifier model directory; empty means the bundled `classifiers/models/text-v2`.",
     ),
     Setting(
         "inference_threads",

@@ -113,7 +113,7 @@ def parity(model_dir: Path, texts: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path, default=REPO / "classifiers" / "models" / "text-v1")
+    parser.add_argument("--model", type=Path, default=REPO / "classifiers" / "models" / "text-v2")
     parser.add_argument("--max-len", type=int, default=128)
     args = parser.parse_args()
     target = export(args.model, args.max_len)

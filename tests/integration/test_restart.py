@@ -45,8 +45,8 @@ def _wait_for_some_decisions(deployment: Deployment, minimum: int) -> int:
 
 @pytest.mark.parametrize(
     ("sig", "in_flight"),
-    [(signal.SIGTERM, "1"), (signal.SIGKILL, "1"), (signal.SIGKILL, "3")],
-    ids=["sigterm", "sigkill", "sigkill-pipelined"],
+    [(signal.SIGTERM, "2"), (signal.SIGKILL, "1"), (signal.SIGKILL, "3")],
+    ids=["sigterm", "sigkill-in-turn", "sigkill-pipelined"],
 )
 def test_every_event_gets_a_decision_across_a_restart(
     deployment: Deployment, sig: int, in_flight: str
