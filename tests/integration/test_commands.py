@@ -33,7 +33,7 @@ def test_demo_answers_every_sample_event_and_stops_its_worker(broker: str, tmp_p
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "14 of 14 events answered" in result.stdout
+    assert "17 of 17 events answered" in result.stdout
     assert "BLOCK vid-0006" in result.stdout
     assert "dead letter: missing_field" in result.stdout
     assert "huiyan_decisions_total" in result.stdout
