@@ -173,6 +173,12 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--epochs", type=float)
     parser.add_argument("--limit", type=int, help="use only this many training rows (smoke runs)")
+    parser.add_argument(
+        "--only-task",
+        choices=TASKS,
+        help="train on the texts labelled for this task (and the benign ones) only: a single-task model "
+        "for comparing with the shared one",
+    )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--write-manifest", action="store_true")
     args = parser.parse_args()
@@ -192,6 +198,10 @@ def main() -> None:
     rng = random.Random(recipe.seed)
     train = merge_examples("train", args.data_root) + ai_register_examples()
     dev = merge_examples("dev", args.data_root)
+    if args.only_task:
+        column = TASKS.index(args.only_task)
+        train = [e for e in train if e.labels[column] >= 0]
+        dev = [e for e in dev if e.labels[column] >= 0]
     if args.limit:
         rng.shuffle(train)
         rng.shuffle(dev)
