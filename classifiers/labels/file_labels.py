@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from classifiers.labels.codes import finding
-from classifiers.labels.implicit import ImplicitLabelCheck, check_label_record
+from classifiers.labels.implicit import ImplicitLabelCheck, check_label_record, unwrap_label
 from classifiers.labels.media import read_media
 from classifiers.labels.media.base import DEFAULT_LIMITS, Extraction, FoundLabel, Limits
 from classifiers.labels.media.c2pa_manifest import C2paReport, read_c2pa
@@ -159,8 +159,7 @@ def _mismatch(event: ContentEvent, found: FoundLabel) -> list[LabelFinding]:
     declared = event.implicit_label
     if declared is None or found.record is None:
         return []
-    if set(declared) == {"AIGC"} and isinstance(declared["AIGC"], dict):
-        declared = declared["AIGC"]
+    declared, _ = unwrap_label(declared)
     differing = [name for name in _COMPARED if _normal(declared.get(name)) != _normal(found.record.get(name))]
     if not differing:
         return []

@@ -63,7 +63,7 @@ def check_implicit_label(event: ContentEvent) -> ImplicitLabelCheck:
         # Deep Synthesis Provisions Art. 16; Labeling Measures Art. 5: every generated content is labeled.
         missing = finding("implicit_label_missing", "no implicit label (AIGC metadata) was declared")
         return ImplicitLabelCheck(findings=(missing,), declared=False)
-    label, findings = _unwrap(event.implicit_label)
+    label, findings = unwrap_label(event.implicit_label)
     return check_label_record(label, event_producer=event.producer.provider_code, findings=findings)
 
 
@@ -106,7 +106,7 @@ def check_label_record(
     )
 
 
-def _unwrap(label: dict[str, Any]) -> tuple[dict[str, Any], list[LabelFinding]]:
+def unwrap_label(label: dict[str, Any]) -> tuple[dict[str, Any], list[LabelFinding]]:
     # GB 45438-2025 Annex E b shows {"AIGC": {...}}; practice guides store the bare object. Accept both
     # (labels.md §7.1).
     inner = label.get("AIGC")

@@ -181,3 +181,52 @@ def parse_aigc_text(text: str, location: str, *, variants: tuple[Variant, ...] =
 def is_aigc_key(key: str) -> bool:
     """GB 45438-2025 Annex E a: the metadata field name or keyword contains ``AIGC``."""
     return "aigc" in key.lower()
+
+
+# An AIGC value inside other text: {"AIGC": ...} (maybe HTML-escaped) or AIGC{...}.
+_WRAPPED_START: Final = re.compile(r"\{\s*(?:\"|&quot;|&#34;)AIGC(?:\"|&quot;|&#34;)\s*:")
+_PREFIX_START: Final = re.compile(r"\bAIGC[\s\x00:=]*(?=\{)")
+_RECORD_KEYS: Final = ("Label", "ContentProducer", "ProduceID")
+
+
+def find_aigc_json(text: str) -> str | None:
+    """The AIGC value held in ``text``, a field whose name says nothing (a comment, a description).
+
+    The whole text when it is the value (wrapped, bare, ``AIGC{...}`` or HTML-escaped JSON), else the
+    first ``{"AIGC": {...}}`` or ``AIGC{...}`` inside it; None when the text holds no AIGC value, so
+    that prose merely mentioning AIGC is not taken for a label.
+    """
+    body = text.strip().lstrip("\ufeff").strip("\x00").strip()
+    lowered = body.lower()
+    if "aigc" not in lowered and "contentproducer" not in lowered:
+        return None
+    if prefix := _PREFIX_START.match(body):
+        return "AIGC" + body[prefix.end() :]
+    if body.startswith("{") and _is_label_object(body):
+        return body
+    wrapped = _WRAPPED_START.search(body)
+    prefixed = _PREFIX_START.search(body)
+    starts = [m for m in (wrapped, prefixed) if m is not None]
+    if not starts:
+        return None
+    first = min(starts, key=lambda m: m.start())
+    brace = first.end() if first is prefixed else first.start()  # the prefix pattern ends at its "{"
+    try:
+        _, end = json.JSONDecoder().raw_decode(body, brace)
+    except (ValueError, RecursionError):
+        end = len(body)  # broken or escaped JSON: hand over the rest, the parser says what is wrong
+    head = "AIGC" if first is prefixed else ""
+    return head + body[brace:end]
+
+
+def _is_label_object(body: str) -> bool:
+    """Whether a text that starts with ``{`` is an AIGC record (wrapped or bare), readable or not."""
+    unescaped = html.unescape(body) if "&" in body else body
+    try:
+        value = json.loads(unescaped)
+    except (ValueError, RecursionError):
+        # Not JSON: a damaged label still counts when it names the wrapper or the record's keys.
+        return '"AIGC"' in unescaped or all(f'"{key}"' in unescaped for key in _RECORD_KEYS[:2])
+    if not isinstance(value, dict):
+        return False
+    return "AIGC" in value or any(key in value for key in _RECORD_KEYS)

@@ -1,21 +1,25 @@
 """Walks a TIFF structure (a TIFF file, or the EXIF payload of a JPEG APP1 segment or a WebP ``EXIF``
 chunk) for AIGC records, the XMP packet of tag 700 and the C2PA manifest store of tag 52545.
 
-Shared by the JPEG, WebP and TIFF readers, and home of :func:`find_aigc_json`, which finds an AIGC
-value inside free text (EXIF descriptions, JPEG and GIF comments). It must not raise on a malformed
+Shared by the JPEG, WebP and TIFF readers; values in free text go through ``base.find_aigc_json``.
+It must not raise on a malformed
 structure: each fault becomes a problem and the walk keeps what it read. It reads no image data.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import re
 import struct
 from dataclasses import dataclass, field
 from typing import Final
 
-from classifiers.labels.media.base import Extraction, Limits, Variant, decode_text, parse_aigc_text
+from classifiers.labels.media.base import (
+    Extraction,
+    Limits,
+    Variant,
+    decode_text,
+    find_aigc_json,
+    parse_aigc_text,
+)
 from classifiers.labels.media.xmp import read_xmp
 
 # TIFF 6.0 §2 field types -> bytes per value (BigTIFF adds 16-18, the 8-byte integers and IFD8).
@@ -50,54 +54,6 @@ _CHARSET_ASCII: Final = b"ASCII\x00\x00\x00"
 _CHARSET_UNICODE: Final = b"UNICODE\x00"
 _CHARSET_JIS: Final = b"JIS\x00\x00\x00\x00\x00"
 _CHARSET_UNDEFINED: Final = b"\x00" * 8
-
-# An AIGC value inside other text: {"AIGC": ...} (maybe HTML-escaped) or AIGC{...}.
-_WRAPPED_START: Final = re.compile(r"\{\s*(?:\"|&quot;|&#34;)AIGC(?:\"|&quot;|&#34;)\s*:")
-_PREFIX_START: Final = re.compile(r"\bAIGC[\s\x00:=]*(?=\{)")
-_RECORD_KEYS: Final = ("Label", "ContentProducer", "ProduceID")
-
-
-def find_aigc_json(text: str) -> str | None:
-    """The AIGC value held in ``text``, a field whose name says nothing (a comment, a description).
-
-    The whole text when it is the value (wrapped, bare, ``AIGC{...}`` or HTML-escaped JSON), else the
-    first ``{"AIGC": {...}}`` or ``AIGC{...}`` inside it; None when the text holds no AIGC value, so
-    that prose merely mentioning AIGC is not taken for a label.
-    """
-    body = text.strip().lstrip("\ufeff").strip("\x00").strip()
-    lowered = body.lower()
-    if "aigc" not in lowered and "contentproducer" not in lowered:
-        return None
-    if prefix := _PREFIX_START.match(body):
-        return "AIGC" + body[prefix.end() :]
-    if body.startswith("{") and _is_label_object(body):
-        return body
-    wrapped = _WRAPPED_START.search(body)
-    prefixed = _PREFIX_START.search(body)
-    starts = [m for m in (wrapped, prefixed) if m is not None]
-    if not starts:
-        return None
-    first = min(starts, key=lambda m: m.start())
-    brace = first.end() if first is prefixed else first.start()  # the prefix pattern ends at its "{"
-    try:
-        _, end = json.JSONDecoder().raw_decode(body, brace)
-    except (ValueError, RecursionError):
-        end = len(body)  # broken or escaped JSON: hand over the rest, the parser says what is wrong
-    head = "AIGC" if first is prefixed else ""
-    return head + body[brace:end]
-
-
-def _is_label_object(body: str) -> bool:
-    """Whether a text that starts with ``{`` is an AIGC record (wrapped or bare), readable or not."""
-    unescaped = html.unescape(body) if "&" in body else body
-    try:
-        value = json.loads(unescaped)
-    except (ValueError, RecursionError):
-        # Not JSON: a damaged label still counts when it names the wrapper or the record's keys.
-        return '"AIGC"' in unescaped or all(f'"{key}"' in unescaped for key in _RECORD_KEYS[:2])
-    if not isinstance(value, dict):
-        return False
-    return "AIGC" in value or any(key in value for key in _RECORD_KEYS)
 
 
 def decode_user_comment(value: bytes, big_endian: bool) -> str:

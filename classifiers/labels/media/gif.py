@@ -19,10 +19,10 @@ from classifiers.labels.media.base import (
     Truncated,
     Variant,
     decode_text,
+    find_aigc_json,
     is_aigc_key,
     parse_aigc_text,
 )
-from classifiers.labels.media.exif import find_aigc_json
 from classifiers.labels.media.registry import ReaderSpec, register
 from classifiers.labels.media.xmp import read_xmp
 

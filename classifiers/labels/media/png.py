@@ -18,10 +18,11 @@ from classifiers.labels.media.base import (
     Limits,
     Variant,
     decode_text,
+    find_aigc_json,
     is_aigc_key,
     parse_aigc_text,
 )
-from classifiers.labels.media.exif import find_aigc_json, read_tiff_structure
+from classifiers.labels.media.exif import read_tiff_structure
 from classifiers.labels.media.registry import ReaderSpec, register
 from classifiers.labels.media.xmp import read_xmp
 

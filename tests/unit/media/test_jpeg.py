@@ -10,8 +10,7 @@ import pytest
 from PIL import Image
 
 from classifiers.labels.media import jpeg
-from classifiers.labels.media.base import DEFAULT_LIMITS, Extraction, Limits
-from classifiers.labels.media.exif import find_aigc_json
+from classifiers.labels.media.base import DEFAULT_LIMITS, Extraction, Limits, find_aigc_json
 from classifiers.labels.media.registry import read_media
 from tests.unit.media.test_png import (
     LABEL,
