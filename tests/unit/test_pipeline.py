@@ -194,3 +194,16 @@ def test_unreadable_media_goes_to_review_under_the_default_policy() -> None:
     unreadable = [r for r in decision.reasons if r.code == "media_unreadable"]
     assert unreadable and unreadable[0].action == "flag"
     assert "file_label_missing" not in {f.code for f in decision.label_findings}  # not read: not "missing"
+
+
+def test_decision_json_matches_dataclasses_asdict() -> None:
+    # to_dict skips asdict's deep copies for speed; the JSON must stay what asdict would give, nested
+    # reasons, findings, notes and provenance included.
+    import dataclasses
+
+    event = _event("nolabel", implicit_label=None, text="长" * 60)
+    (decision,) = moderate([event], _context(FixedScores({"rumor": 0.99})))
+    assert decision.reasons and decision.label_findings and decision.notes
+    expected = json.loads(json.dumps(dataclasses.asdict(decision), ensure_ascii=False))
+    assert json.loads(decision.to_json()) == expected
+    assert decision.to_dict() == expected
