@@ -15,6 +15,7 @@ RSS of each process is sampled at the end. Results are printed and appended to `
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -52,6 +53,10 @@ class StreamRun:
     # the worker's batch starts (broker, fetch, batch window, earlier batches), batch start -> decided
     # (the core: parsing, rules, inference), decided -> the bench read it (produce, ack, fetch).
     stages_ms: dict[str, list[float]] = field(default_factory=dict)
+    # Backlog runs only: the rate at which the workers drained the backlog after the bench had finished
+    # producing it, when only the workers and the broker were busy (the load generator of a real
+    # deployment runs elsewhere). ``events_per_s`` counts from the first event produced.
+    drain_events_per_s: float | None = None
 
 
 STAGES = ("to_worker", "core", "to_reader")
@@ -133,7 +138,8 @@ class Deployment:
         self.processes: list[subprocess.Popen[bytes]] = []
         create_topics(self.settings)
 
-    def start(self, command: list[str], **env: str) -> subprocess.Popen[bytes]:
+    def start(self, command: list[str], cpu: int | None = None, **env: str) -> subprocess.Popen[bytes]:
+        """Starts one process; ``cpu`` pins it (and the threads it will start) to that CPU."""
         index = len(self.processes)
         log = (self.workdir / f"{self.settings.app_id}-{index}.log").open("wb")
         full_env = {
@@ -142,7 +148,10 @@ class Deployment:
             "HUIYAN_DATA_DIR": str(self.workdir / f"{self.settings.app_id}-{index}"),
             **env,
         }
-        process = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        pin = None if cpu is None else functools.partial(os.sched_setaffinity, 0, {cpu})
+        process = subprocess.Popen(
+            command, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=pin
+        )
         self.processes.append(process)
         return process
 
@@ -158,34 +167,46 @@ class Deployment:
         return rss
 
     def run(self, name: str, texts: list[str], rate: float | None, timeout_s: float = 600) -> StreamRun:
-        """Produces one event per text (all at once, or paced at ``rate``/s) and times the decisions."""
+        """Produces one event per text (all at once, or paced at ``rate``/s) and times the decisions.
+
+        Paced runs read decisions while producing and time each event until the bench has read its
+        decision. A backlog (``rate=None``) is the maximum-rate measurement: there the bench only watches
+        the decision topic's end offsets while the workers run and reads the decisions afterwards, so its
+        own Kafka client does not compete with the workers for the two cores; each event is timed until
+        its decision reached the broker (the record's timestamp, set by the worker's producer).
+        """
         run = uuid.uuid4().hex[:6]
         reader = open_reader(self.settings, [self.settings.decision_topic], from_beginning=False)
         wanted = {f"{run}-{i}" for i in range(len(texts))}
         arrived: dict[str, float] = {}
         timing: dict[str, tuple[float, float]] = {}
+        deadline = time.time() + timeout_s
+
+        def take(records: Any, now: float | None) -> None:
+            for record in records:
+                decision = json.loads(record.value)
+                event_id = decision["event_id"]
+                if event_id in wanted and event_id not in arrived:
+                    arrived[event_id] = now if now is not None else record.timestamp / 1000
+                    if not (stamps := decision.get("timing")):
+                        continue  # the naive baseline's decisions carry no timing
+                    timing[event_id] = (
+                        datetime.fromisoformat(stamps["received_at"]).timestamp(),
+                        datetime.fromisoformat(stamps["decided_at"]).timestamp(),
+                    )
 
         def collect() -> None:
             # Decisions are read while events are still being produced, so latency is not inflated by
             # the time it takes to send the rest of the run.
-            deadline = time.time() + timeout_s
             while len(arrived) < len(wanted) and time.time() < deadline:
-                for records in reader.poll(timeout_ms=100).values():
-                    now = time.time()
-                    for record in records:
-                        decision = json.loads(record.value)
-                        event_id = decision["event_id"]
-                        if event_id in wanted and event_id not in arrived:
-                            arrived[event_id] = now
-                            if not (stamps := decision.get("timing")):
-                                continue  # the naive baseline's decisions carry no timing
-                            timing[event_id] = (
-                                datetime.fromisoformat(stamps["received_at"]).timestamp(),
-                                datetime.fromisoformat(stamps["decided_at"]).timestamp(),
-                            )
+                batch = reader.poll(timeout_ms=100)
+                now = time.time()
+                for records in batch.values():
+                    take(records, now)
 
         collector = threading.Thread(target=collect, name="bench-decisions")
-        collector.start()
+        if rate is not None:
+            collector.start()
         sent_at: dict[str, float] = {}
         started = time.time()
         if rate is None:
@@ -199,6 +220,11 @@ class Deployment:
                     ).encode()
                 )
             produce_events(self.settings, lines)
+            produced = time.time()
+            self._await_records(reader, len(texts), deadline)
+            while len(arrived) < len(wanted) and time.time() < deadline:
+                for records in reader.poll(timeout_ms=500).values():
+                    take(records, None)
         else:
             from kafka import KafkaProducer
 
@@ -218,7 +244,7 @@ class Deployment:
                 )
             producer.flush()
             producer.close()
-        collector.join()
+            collector.join()
         reader.close()
         latencies = {e: arrived[e] - sent_at[e] for e in arrived if e in sent_at}
         last = max(sent_at[e] + latency for e, latency in latencies.items()) if latencies else time.time()
@@ -226,6 +252,11 @@ class Deployment:
         values = sorted(latencies.values())
         if len(values) < len(texts):
             raise RuntimeError(f"{name}: only {len(values)} of {len(texts)} decisions within {timeout_s}s")
+        drained = None
+        if rate is None:
+            after = sorted(t for t in arrived.values() if t > produced)
+            if len(after) >= len(texts) // 2:  # a backlog big enough to measure
+                drained = len(after) / (after[-1] - produced)
         timed = [e for e in latencies if e in timing]
         spans = {
             "to_worker": [timing[e][0] - sent_at[e] for e in timed],
@@ -240,7 +271,23 @@ class Deployment:
             statistics.median(values) * 1000,
             values[min(len(values) - 1, int(len(values) * 0.99))] * 1000,
             stages_ms={stage: _percentiles(spans[stage]) for stage in STAGES} if timed else {},
+            drain_events_per_s=drained,
         )
+
+    @staticmethod
+    def _await_records(reader: Any, count: int, deadline: float) -> None:
+        """Waits until the decision topic holds ``count`` records past the reader's start positions.
+
+        Asks the broker for end offsets twice a second (one small request), far cheaper than fetching
+        and parsing every decision while the workers need the CPU.
+        """
+        partitions = list(reader.assignment())
+        start = {tp: reader.position(tp) for tp in partitions}
+        while time.time() < deadline:
+            ends = reader.end_offsets(partitions)
+            if sum(ends[tp] - start[tp] for tp in partitions) >= count:
+                return
+            time.sleep(0.5)
 
 
 def _wait_ready(deployment: Deployment, texts: list[str]) -> None:
@@ -250,12 +297,19 @@ def _wait_ready(deployment: Deployment, texts: list[str]) -> None:
     time.sleep(2)
 
 
-def bench_stream(texts: list[str], broker: str, workdir: Path, workers: int, threads: int) -> list[StreamRun]:
+def bench_stream(
+    texts: list[str], broker: str, workdir: Path, workers: int, threads: int, *, pin: bool
+) -> list[StreamRun]:
+    """``pin``: worker i runs on CPU i (modulo the CPU count), as a deployment of one single-threaded
+    worker per core would be set up (a cpuset or ``taskset``); the broker and the bench float."""
     deployment = Deployment(broker, workdir)
+    cpus = sorted(os.sched_getaffinity(0))
     try:
-        for _ in range(workers):
+        for index in range(workers):
             deployment.start(
-                [sys.executable, "-m", "stream.cli", "worker"], HUIYAN_INFERENCE_THREADS=str(threads)
+                [sys.executable, "-m", "stream.cli", "worker"],
+                cpu=cpus[index % len(cpus)] if pin else None,
+                HUIYAN_INFERENCE_THREADS=str(threads),
             )
         _wait_ready(deployment, texts)
         label = f"huiyan {workers} worker(s) x {threads} thread(s)"
@@ -290,6 +344,8 @@ def _show(runs: list[StreamRun]) -> list[StreamRun]:
     for run in runs:
         rss = ", ".join(f"{r:.0f}" for r in run.rss_mb)
         stages = "; ".join(f"{k} p50/p99 {v[0]:.0f}/{v[1]:.0f} ms" for k, v in run.stages_ms.items())
+        if run.drain_events_per_s is not None:
+            stages += f"\n    after the backlog was produced: {run.drain_events_per_s:.0f} events/s"
         print(
             f"{run.name}: {run.events_per_s:.0f} events/s over {run.events} events; p50 {run.p50_ms:.0f} ms, "
             f"p99 {run.p99_ms:.0f} ms; RSS {rss} MB\n    stages: {stages}",
@@ -298,7 +354,9 @@ def _show(runs: list[StreamRun]) -> list[StreamRun]:
     return runs
 
 
-def run_bench(settings: Settings, *, count: int, workers: int, threads: int, naive: bool, out: Path) -> int:
+def run_bench(
+    settings: Settings, *, count: int, workers: int, threads: int, naive: bool, pin: bool, out: Path
+) -> int:
     texts = bench_texts(count)
     lengths = sorted(len(t) for t in texts)
     print(f"{len(texts)} texts, {lengths[0]}-{lengths[-1]} characters, median {lengths[len(lengths) // 2]}")
@@ -313,7 +371,7 @@ def run_bench(settings: Settings, *, count: int, workers: int, threads: int, nai
     workdir.mkdir(parents=True, exist_ok=True)
     runs: list[StreamRun] = []
     try:
-        runs += _show(bench_stream(texts, settings.broker, workdir, workers, threads))
+        runs += _show(bench_stream(texts, settings.broker, workdir, workers, threads, pin=pin))
         if naive:
             runs += _show(bench_naive(texts[: min(len(texts), 1000)], settings.broker, workdir))
     finally:
@@ -327,6 +385,8 @@ def run_bench(settings: Settings, *, count: int, workers: int, threads: int, nai
             "HUIYAN_DELIVERY_IN_FLIGHT": settings.delivery_in_flight,
             "HUIYAN_BATCH_MAX": settings.batch_max,
             "HUIYAN_BATCH_WITHIN_MS": settings.batch_within_ms,
+            "workers_pinned": pin,
+            "backlog_read": "after the run",
         },
         "raw_texts_per_s": raw,
         "runs": [asdict(r) for r in runs],

@@ -294,18 +294,29 @@ def train(pretrain: bool, epochs: float | None) -> None:
 @click.option("--threads", type=int, default=1, show_default=True, help="Inference threads per worker.")
 @click.option("--no-naive", is_flag=True, help="Skip the naive transformers-pipeline baseline.")
 @click.option(
+    "--no-pin",
+    is_flag=True,
+    help="Let the OS move workers between CPUs (by default each worker is pinned to its own CPU).",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("benchmarks/results.jsonl"),
     show_default=True,
 )
-def bench(count: int, workers: int, threads: int, no_naive: bool, out: Path) -> None:
+def bench(count: int, workers: int, threads: int, no_naive: bool, no_pin: bool, out: Path) -> None:
     """Benchmark the classifier and the stream end to end on the local broker (prints and records figures)."""
     from stream.bench import run_bench
 
     sys.exit(
         run_bench(
-            Settings.from_env(), count=count, workers=workers, threads=threads, naive=not no_naive, out=out
+            Settings.from_env(),
+            count=count,
+            workers=workers,
+            threads=threads,
+            naive=not no_naive,
+            pin=not no_pin,
+            out=out,
         )
     )
 
