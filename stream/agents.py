@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ import faust
 
 from stream import metrics
 from stream.pipeline import BatchOutcome, ModerationContext, RawEvent, moderate_raw
+from stream.policy_store import PolicyState
 from stream.records import EventRejected
 from stream.topics import (
     DLQ_DETAIL,
@@ -55,8 +56,17 @@ class Outgoing:
 class BatchProcessor:
     """Decides one batch of Kafka events and delivers the results; owns the inference thread."""
 
-    def __init__(self, context: ModerationContext, topics: Topics, *, dlq_max_bytes: int) -> None:
+    def __init__(
+        self,
+        context: ModerationContext,
+        topics: Topics,
+        *,
+        dlq_max_bytes: int,
+        policies: PolicyState | None = None,
+    ) -> None:
         self.context = context
+        # The live and shadow policies; the policy watcher swaps them while batches are decided.
+        self.policies = policies or PolicyState(context.policy)
         self.topics = topics
         self.dlq_max_bytes = dlq_max_bytes
         # One thread: the core is CPU-bound; running it off the loop keeps Kafka heartbeats and commits alive.
@@ -74,7 +84,9 @@ class BatchProcessor:
         raw = [RawEvent(value=e.value, received_at=now) for e in events]
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        outcome: BatchOutcome = await loop.run_in_executor(self.executor, moderate_raw, raw, self.context)
+        live, shadow = self.policies.live, self.policies.shadow  # this batch keeps these two
+        context = self.context if live is self.context.policy else replace(self.context, policy=live)
+        outcome: BatchOutcome = await loop.run_in_executor(self.executor, moderate_raw, raw, context, shadow)
         metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)
         return outcome
 
@@ -85,6 +97,13 @@ class BatchProcessor:
             for _, d in outcome.decisions
         ]
         outgoing += [self._dead_letter(events[i], rejected) for i, rejected in outcome.rejections]
+        outgoing += [
+            Outgoing(
+                "shadow_decisions", self.topics.shadow_decisions, d.content_id.encode("utf-8"), d.to_json()
+            )
+            for _, d in outcome.shadow
+        ]
+        outgoing += [Outgoing("strikes", self.topics.strikes, s.key, s.to_json()) for s in outcome.strikes]
         delivered = time.perf_counter()
         await deliver(outgoing)
         metrics.DELIVERY_SECONDS.observe(time.perf_counter() - delivered)
@@ -97,6 +116,8 @@ class BatchProcessor:
             )
             metrics.END_TO_END_SECONDS.observe(max(0.0, acked_at - event_time))
         metrics.record_decisions([d for _, d in outcome.decisions])
+        if outcome.shadow:
+            metrics.record_shadow(outcome.decisions, outcome.shadow)
         for _, rejected in outcome.rejections:
             metrics.record_dead_letter(rejected.reason)
             log.warning("dead-lettered event (%s): %s", rejected.reason, rejected.detail)

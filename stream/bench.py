@@ -150,6 +150,9 @@ class Deployment:
             "HUIYAN_CONTENT_TOPIC": f"{name}.content",
             "HUIYAN_DECISION_TOPIC": f"{name}.decisions",
             "HUIYAN_DEAD_LETTER_TOPIC": f"{name}.dead-letter",
+            "HUIYAN_POLICY_TOPIC": f"{name}.policies",
+            "HUIYAN_SHADOW_DECISION_TOPIC": f"{name}.decisions.shadow",
+            "HUIYAN_STRIKE_TOPIC": f"{name}.strikes",
             "HUIYAN_LOG_LEVEL": "warning",
         }
         self.settings = Settings.from_env(self.env)

@@ -17,16 +17,43 @@ from stream.settings import Settings
 
 
 def create_topics(settings: Settings) -> list[str]:
-    """Creates the content, decision and dead-letter topics if missing; returns the names it created."""
+    """Creates the worker's topics if missing (content, decisions, dead letters, shadow decisions,
+    strikes and the compacted policy topic); returns the names it created."""
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="huiyan-admin")
     try:
         existing = set(admin.list_topics())
-        wanted = [settings.content_topic, settings.decision_topic, settings.dead_letter_topic]
+        wanted = [
+            settings.content_topic,
+            settings.decision_topic,
+            settings.dead_letter_topic,
+            settings.shadow_decision_topic,
+        ]
         new = [
             NewTopic(name, settings.topic_partitions, settings.topic_replication)
             for name in wanted
             if name not in existing
         ]
+        if settings.strike_topic not in existing:
+            # Strikes count for at most 31 days (stream.strikes.MAX_WINDOW_S); keep them as long.
+            retention = {"retention.ms": str(31 * 24 * 3600 * 1000)}
+            new.append(
+                NewTopic(
+                    settings.strike_topic,
+                    settings.topic_partitions,
+                    settings.topic_replication,
+                    topic_configs=retention,
+                )
+            )
+        if settings.policy_topic not in existing:
+            # One partition keeps pushes in order; compaction keeps the newest push of every version.
+            new.append(
+                NewTopic(
+                    settings.policy_topic,
+                    1,
+                    settings.topic_replication,
+                    topic_configs={"cleanup.policy": "compact"},
+                )
+            )
         if new:
             # Another worker or test may create one between our list and our create.
             with contextlib.suppress(TopicAlreadyExistsError):
@@ -34,6 +61,20 @@ def create_topics(settings: Settings) -> list[str]:
         return [t.name for t in new]
     finally:
         admin.close()
+
+
+def partition_ids(settings: Settings, topic: str, timeout_s: float = 30) -> list[int]:
+    """The partitions of ``topic`` (it must exist), as the broker's metadata lists them."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not (ids := consumer.partitions_for_topic(topic)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topic {topic} has no partitions (does it exist?)")
+            time.sleep(0.2)
+        return sorted(ids)
+    finally:
+        consumer.close()
 
 
 def event_key(line: bytes) -> bytes | None:

@@ -22,6 +22,26 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 BUILD_INFO = Gauge("huiyan_build_info", "Huiyan version of this worker", ["version"], registry=REGISTRY)
 POLICY_INFO = Gauge("huiyan_policy_info", "Policy version in force (value 1)", ["version"], registry=REGISTRY)
+SHADOW_POLICY_INFO = Gauge(
+    "huiyan_shadow_policy_info",
+    "Shadow policy version decided beside the live one (value 1; no series while there is none)",
+    ["version"],
+    registry=REGISTRY,
+)
+POLICY_UPDATES = Counter(
+    "huiyan_policy_updates",
+    "Records read from the policy topic, by slot and outcome (applied, or rejected: the previous policy "
+    "stays in force)",
+    ["slot", "outcome"],
+    registry=REGISTRY,
+)
+SHADOW_DECISIONS = Counter(
+    "huiyan_shadow_decisions",
+    "Events decided under the shadow policy, by the live and the shadow action (they differ where the "
+    "two policies disagree)",
+    ["live_action", "shadow_action"],
+    registry=REGISTRY,
+)
 EVENTS_RECEIVED = Counter("huiyan_events_received", "Events read from the content topic", registry=REGISTRY)
 DECISIONS = Counter(
     "huiyan_decisions",
@@ -84,6 +104,24 @@ BUILD_INFO.labels(version=__version__).set(1)
 def record_policy(version: str) -> None:
     POLICY_INFO.clear()
     POLICY_INFO.labels(version=version).set(1)
+
+
+def record_shadow_policy(version: str | None) -> None:
+    SHADOW_POLICY_INFO.clear()
+    if version:
+        SHADOW_POLICY_INFO.labels(version=version).set(1)
+
+
+def record_policy_update(slot: str | None, applied: bool) -> None:
+    POLICY_UPDATES.labels(slot or "unknown", "applied" if applied else "rejected").inc()
+
+
+def record_shadow(live: Sequence[tuple[int, Decision]], shadow: Sequence[tuple[int, Decision]]) -> None:
+    """Counts each event's live action against its shadow action (paired by batch position)."""
+    live_actions = {index: decision.action for index, decision in live}
+    for index, decision in shadow:
+        if index in live_actions:
+            SHADOW_DECISIONS.labels(live_actions[index], decision.action).inc()
 
 
 def record_decisions(decisions: Sequence[Decision]) -> None:

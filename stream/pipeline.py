@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from classifiers.labels.codes import FINDING_CODES
 from classifiers.labels.compliance import LabelReport, check_event_labels
 from stream import __version__
-from stream.policy import Policy
+from stream.policy import Policy, Rules
 from stream.records import (
     ACTION_RANK,
     Action,
@@ -36,6 +36,8 @@ from stream.records import (
     isoformat,
     parse_event,
 )
+from stream.strikes import StrikeRecord
+from stream.terms import TermMatch
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +72,28 @@ class ModerationContext:
     signing_keys: Mapping[str, str] = field(default_factory=dict)
     c2pa_trust_anchors: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # (tenant, user_id, window in seconds) -> the account's strikes in that window (stream.strikes).
+    strike_counts: Callable[[str, str, float], int] | None = None
 
 
 def moderate(events: Sequence[ContentEvent], context: ModerationContext) -> list[Decision]:
     """Decides every event of the batch; never drops one (a failing classifier yields a fallback reason)."""
+    return moderate_under(events, context, (context.policy,))[0]
+
+
+def moderate_under(
+    events: Sequence[ContentEvent], context: ModerationContext, policies: Sequence[Policy]
+) -> list[list[Decision]]:
+    """Decides the batch under each of ``policies`` (one list of decisions per policy, in event order).
+
+    The classifiers and label checks run once; only the policy step is repeated, so a shadow policy or
+    a replayed candidate costs almost nothing beside the live one. ``context.policy`` is not used.
+    """
     started = time.perf_counter()
     scores, notes, failures = _score(events, context.classifiers)
     models = tuple(ModelVersion(c.name, c.version) for c in context.classifiers)
     per_event_ms = (time.perf_counter() - started) * 1000 / max(len(events), 1)
-    decisions = []
+    decisions: list[list[Decision]] = [[] for _ in policies]
     for index, event in enumerate(events):
         event_started = time.perf_counter()
         report = check_event_labels(
@@ -87,27 +102,33 @@ def moderate(events: Sequence[ContentEvent], context: ModerationContext) -> list
             signing_keys=context.signing_keys,
             c2pa_trust_anchors=context.c2pa_trust_anchors,
         )
-        reasons = _label_reasons(report.findings, context.policy)
-        reasons += _score_reasons(scores[index], context.policy)
-        if event.text:
-            reasons += _failure_reasons(failures, context.policy)
-        action = _strongest(reasons)
-        decided_at = context.clock()
-        elapsed_ms = per_event_ms + (time.perf_counter() - event_started) * 1000
-        decisions.append(
-            _decision(
-                event,
-                report,
-                reasons,
-                action,
-                scores[index],
-                notes[index],
-                models,
-                context,
-                decided_at,
-                elapsed_ms,
+        for out, policy in zip(decisions, policies, strict=True):
+            rules = policy.rules_for(event.tenant, event.scene)
+            matches = rules.term_lists.match(event.text) if event.text else ()
+            reasons = _label_reasons(report.findings, policy, rules)
+            reasons += _term_reasons(matches, policy, rules)
+            if not any(m.action == "allow" for m in matches):
+                reasons += _score_reasons(scores[index], policy, rules)
+            if event.text:
+                reasons += _failure_reasons(failures, policy, rules)
+            reasons += _strike_reasons(event, policy, context)
+            action = _strongest(reasons)
+            decided_at = context.clock()
+            elapsed_ms = per_event_ms + (time.perf_counter() - event_started) * 1000
+            out.append(
+                _decision(
+                    event,
+                    report,
+                    reasons,
+                    action,
+                    scores[index],
+                    notes[index],
+                    models,
+                    policy,
+                    decided_at,
+                    elapsed_ms,
+                )
             )
-        )
     return decisions
 
 
@@ -121,14 +142,25 @@ class RawEvent:
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
-    """Per input position: a decision, or the reason the event was rejected. Together they cover the batch."""
+    """Per input position: a decision, or the reason the event was rejected. Together they cover the batch.
+
+    ``shadow`` holds the shadow policy's decision for each decided event, when a shadow policy is set.
+    """
 
     decisions: list[tuple[int, Decision]]
     rejections: list[tuple[int, EventRejected]]
+    shadow: list[tuple[int, Decision]] = field(default_factory=list)
+    # Strikes the live decisions count against their accounts (the policy's ``strikes`` rules).
+    strikes: list[StrikeRecord] = field(default_factory=list)
 
 
-def moderate_raw(raw_events: Sequence[RawEvent], context: ModerationContext) -> BatchOutcome:
-    """Parses raw events at the edge, then decides the valid ones; every input ends in exactly one list."""
+def moderate_raw(
+    raw_events: Sequence[RawEvent], context: ModerationContext, shadow: Policy | None = None
+) -> BatchOutcome:
+    """Parses raw events at the edge, then decides the valid ones; every input ends in exactly one list.
+
+    With a ``shadow`` policy, each decided event is also decided under it (never acted on).
+    """
     valid: list[tuple[int, ContentEvent]] = []
     rejections: list[tuple[int, EventRejected]] = []
     for index, raw in enumerate(raw_events):
@@ -145,22 +177,32 @@ def moderate_raw(raw_events: Sequence[RawEvent], context: ModerationContext) -> 
             rejections.append((index, parsed))
         else:
             valid.append((index, parsed))
+    policies = (context.policy,) if shadow is None else (context.policy, shadow)
+    decided: list[tuple[int, Decision]] = []
+    shadowed: list[tuple[int, Decision]] = []
     try:
-        decisions = moderate([event for _, event in valid], context)
-        decided = [(index, decision) for (index, _), decision in zip(valid, decisions, strict=True)]
+        per_policy = moderate_under([event for _, event in valid], context, policies)
+        decided = [(index, decision) for (index, _), decision in zip(valid, per_policy[0], strict=True)]
+        if shadow is not None:
+            shadowed = [(index, decision) for (index, _), decision in zip(valid, per_policy[1], strict=True)]
     except Exception:
         # A bug must not stop the stream: find the events that trigger it and dead-letter only those.
         log.exception("deciding a batch of %d events failed; deciding them one by one", len(valid))
-        decided = []
+        decided, shadowed = [], []
         for index, event in valid:
             try:
-                decided.append((index, moderate([event], context)[0]))
+                alone = moderate_under([event], context, policies)
             except Exception as exc:
                 log.exception("deciding event %s failed", event.event_id)
                 detail = f"{type(exc).__name__}: {exc}"[:300]
                 rejections.append((index, EventRejected("internal_error", detail, event.event_id)))
+                continue
+            decided.append((index, alone[0][0]))
+            if shadow is not None:
+                shadowed.append((index, alone[1][0]))
     rejections.sort(key=lambda pair: pair[0])
-    return BatchOutcome(decisions=decided, rejections=rejections)
+    strikes = strikes_of(valid, decided, context.policy)
+    return BatchOutcome(decisions=decided, rejections=rejections, shadow=shadowed, strikes=strikes)
 
 
 def _score(
@@ -196,10 +238,15 @@ def _score(
     return scores, notes, failures
 
 
-def _label_reasons(findings: Sequence[LabelFinding], policy: Policy) -> list[Reason]:
+def _basis(policy: Policy, rules: Rules) -> str:
+    """Names the policy, and the override scope when one applied."""
+    return f"policy {policy.name}" + ("" if rules.scope == "base" else f" ({rules.scope})")
+
+
+def _label_reasons(findings: Sequence[LabelFinding], policy: Policy, rules: Rules) -> list[Reason]:
     reasons = []
     for finding in findings:
-        action = policy.action_for_finding(finding)
+        action = rules.action_for_finding(finding)
         if action == "allow":
             continue
         category: ReasonCategory = FINDING_CODES[finding.code].category
@@ -208,17 +255,37 @@ def _label_reasons(findings: Sequence[LabelFinding], policy: Policy) -> list[Rea
                 code=finding.code,
                 category=category,
                 action=action,
-                basis=f"policy {policy.name}: label finding {finding.code} -> {action}; {finding.article}",
+                basis=f"{_basis(policy, rules)}: label finding {finding.code} -> {action}; {finding.article}",
                 message=finding.message,
             )
         )
     return reasons
 
 
-def _score_reasons(scores: dict[str, float], policy: Policy) -> list[Reason]:
+def _term_reasons(matches: Sequence[TermMatch], policy: Policy, rules: Rules) -> list[Reason]:
+    """One reason per list that fired, with the matched spans. An allow list's reason says the
+    classifier scores were not acted on (label duties and block/review lists still apply)."""
+    reasons = []
+    for match in matches:
+        rule = "" if match.term_rule is None else f", rules[{match.rule}]: {match.term_rule.describe()}"
+        effect = "classifier scores not acted on" if match.action == "allow" else match.action
+        reasons.append(
+            Reason(
+                code="term_list",
+                category=cast(ReasonCategory, match.category),
+                action=match.action,
+                basis=f"{_basis(policy, rules)}: term list {match.name}{rule} -> {effect}",
+                message=match.describe(),
+                spans=match.spans,
+            )
+        )
+    return reasons
+
+
+def _score_reasons(scores: dict[str, float], policy: Policy, rules: Rules) -> list[Reason]:
     reasons = []
     for category, score in sorted(scores.items()):
-        action, threshold = policy.action_for_score(category, score)
+        action, threshold = rules.action_for_score(category, score)
         if action == "allow":
             continue
         reasons.append(
@@ -226,7 +293,7 @@ def _score_reasons(scores: dict[str, float], policy: Policy) -> list[Reason]:
                 code=f"{category}_score",
                 category=category,  # type: ignore[arg-type]  # policy validated the category names
                 action=action,
-                basis=f"policy {policy.name}: {category} score >= {action} threshold {threshold}",
+                basis=f"{_basis(policy, rules)}: {category} score >= {action} threshold {threshold}",
                 message=f"{category} score {score:.3f} >= {threshold}",
                 score=score,
                 threshold=threshold,
@@ -235,18 +302,56 @@ def _score_reasons(scores: dict[str, float], policy: Policy) -> list[Reason]:
     return reasons
 
 
-def _failure_reasons(failures: Sequence[str], policy: Policy) -> list[Reason]:
-    action = policy.classifier_failure_action
+def _failure_reasons(failures: Sequence[str], policy: Policy, rules: Rules) -> list[Reason]:
+    action = rules.classifier_failure_action
     return [
         Reason(
             code="classifier_failed",
             category="processing",
             action=action,
-            basis=f"policy {policy.name}: classifier_failure -> {action} (fail closed)",
+            basis=f"{_basis(policy, rules)}: classifier_failure -> {action} (fail closed)",
             message=f"classifier {name} failed; its categories are unscored",
         )
         for name in failures
     ]
+
+
+def _strike_reasons(event: ContentEvent, policy: Policy, context: ModerationContext) -> list[Reason]:
+    rule, user = policy.strikes, event.producer.user_id if event.producer else None
+    if rule is None or not user or context.strike_counts is None:
+        return []
+    strikes = context.strike_counts(event.tenant, user, rule.window_s)
+    if (step := rule.escalation(strikes)) is None:
+        return []
+    at, action = step
+    hours = f"{rule.window_s / 3600:g}"
+    return [
+        Reason(
+            code="repeat_offender",
+            category="account",
+            action=action,
+            basis=f"policy {policy.name}: strikes: {at} or more in {hours} h -> {action}",
+            message=f"the producing account has {strikes} strikes ({', '.join(sorted(rule.counted))}) "
+            f"in the last {hours} h",
+        )
+    ]
+
+
+def strikes_of(
+    events: Sequence[tuple[int, ContentEvent]], decided: Sequence[tuple[int, Decision]], policy: Policy
+) -> list[StrikeRecord]:
+    """The strikes the live decisions count against their accounts under ``policy``."""
+    rule = policy.strikes
+    if rule is None:
+        return []
+    by_index = dict(events)
+    out = []
+    for index, decision in decided:
+        event = by_index[index]
+        user = event.producer.user_id if event.producer else None
+        if user and decision.action in rule.counted:
+            out.append(StrikeRecord(event.tenant, user, event.event_id, decision.action, time.time()))
+    return out
 
 
 def _strongest(reasons: Sequence[Reason]) -> Action:
@@ -261,7 +366,7 @@ def _decision(
     scores: dict[str, float],
     notes: list[Note],
     models: tuple[ModelVersion, ...],
-    context: ModerationContext,
+    policy: Policy,
     decided_at: datetime,
     elapsed_ms: float,
 ) -> Decision:
@@ -283,7 +388,7 @@ def _decision(
         provenance=Provenance(
             huiyan_version=__version__,
             models=models,
-            policy_version=context.policy.version,
+            policy_version=policy.version,
             input_sha256=event.input_sha256,
         ),
         timing=Timing(

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 import fastjsonschema
+
+if TYPE_CHECKING:
+    from stream.terms import Span
 
 EVENT_SCHEMA_VERSION: Final = 1
 DECISION_SCHEMA_VERSION: Final = 1
@@ -41,7 +44,9 @@ Action = Literal["block", "flag", "allow"]
 Severity = Literal["violation", "warning", "info"]
 LabelStatus = Literal["compliant", "noncompliant", "not_found", "inconclusive"]
 NoticeLevel = Literal["confirmed", "possible", "suspected", "none"]
-ReasonCategory = Literal["rumor", "vulgar", "impersonation", "label", "consent", "processing"]
+ReasonCategory = Literal[
+    "rumor", "vulgar", "impersonation", "label", "consent", "processing", "terms", "account"
+]
 
 # Why an event could not be processed. A closed set: it is a metric label and a dead-letter header.
 RejectReason = Literal[
@@ -317,6 +322,8 @@ class Reason:
     message: str
     score: float | None = None
     threshold: float | None = None
+    # A term list's matches: where in the text (character offsets) each listed term occurred.
+    spans: tuple[Span, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

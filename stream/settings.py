@@ -74,6 +74,27 @@ SETTINGS: tuple[Setting, ...] = (
         "Topic of rejected events: original bytes, reason code in headers.",
     ),
     Setting(
+        "policy_topic",
+        "HUIYAN_POLICY_TOPIC",
+        "huiyan.policies",
+        str,
+        "Compacted topic of pushed policies (`huiyan policy push`); workers apply the latest within seconds.",
+    ),
+    Setting(
+        "shadow_decision_topic",
+        "HUIYAN_SHADOW_DECISION_TOPIC",
+        "huiyan.decisions.shadow",
+        str,
+        "Topic of the shadow policy's decisions; they never act (`huiyan shadow report` compares them).",
+    ),
+    Setting(
+        "strike_topic",
+        "HUIYAN_STRIKE_TOPIC",
+        "huiyan.strikes",
+        str,
+        "Topic of strikes against accounts (the policy's `strikes` rules), keyed by tenant and account.",
+    ),
+    Setting(
         "topic_partitions",
         "HUIYAN_TOPIC_PARTITIONS",
         4,
@@ -136,7 +157,8 @@ SETTINGS: tuple[Setting, ...] = (
         "HUIYAN_POLICY_FILE",
         "",
         str,
-        "Policy YAML file; empty means the bundled `stream/policies/default.yaml`.",
+        "Policy YAML file a worker starts with, until a policy is pushed to `HUIYAN_POLICY_TOPIC`; empty "
+        "means the bundled `stream/policies/default.yaml`.",
     ),
     Setting(
         "platform_code",
@@ -219,6 +241,9 @@ class Settings:
     content_topic: str
     decision_topic: str
     dead_letter_topic: str
+    policy_topic: str
+    shadow_decision_topic: str
+    strike_topic: str
     topic_partitions: int
     topic_replication: int
     batch_max: int

@@ -1,4 +1,6 @@
-"""The three Kafka topics of a Huiyan worker: content in, decisions out, dead letters out.
+"""The Kafka topics of a Huiyan worker: content in; decisions, dead letters and shadow decisions out.
+
+(The policy topic is read with a plain consumer, see ``stream.policy_store``.)
 
 Values travel as raw bytes: the worker parses events itself, so a malformed record reaches the
 dead-letter topic with its original bytes instead of failing inside Faust's deserializer.
@@ -33,14 +35,17 @@ class Topics:
     content: Any
     decisions: Any
     dead_letters: Any
+    shadow_decisions: Any
+    strikes: Any
 
 
 def declare_topics(app: faust.App, settings: Settings) -> Topics:
     """Declares the topics; ``internal=True`` makes Faust create them with our partition count."""
 
-    def topic(name: str) -> Any:
+    def topic(name: str, retention: float | None = None) -> Any:
         return app.topic(
             name,
+            retention=retention,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
@@ -54,4 +59,7 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
         content=topic(settings.content_topic),
         decisions=topic(settings.decision_topic),
         dead_letters=topic(settings.dead_letter_topic),
+        shadow_decisions=topic(settings.shadow_decision_topic),
+        # Strikes count for at most 31 days (stream.strikes.MAX_WINDOW_S); the topic keeps them as long.
+        strikes=topic(settings.strike_topic, retention=31 * 24 * 3600.0),
     )

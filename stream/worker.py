@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import faust
 
-from stream import metrics
+from stream import metrics, policy_store
 from stream.agents import BatchProcessor, register_agents
 from stream.app import create_app
+from stream.kafka_io import create_topics, partition_ids
 from stream.pipeline import EventLimits, ModerationContext, TextClassifier
 from stream.policy import load_policy
+from stream.policy_store import PolicyState
 from stream.settings import Settings
+from stream.strikes import StrikeBook, follow_strikes
 from stream.topics import DLQ_MAX_BYTES, declare_topics
 
 log = logging.getLogger(__name__)
@@ -57,7 +62,18 @@ def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
     context = build_context(settings)
     app = create_app(settings)
     topics = declare_topics(app, settings)
-    processor = BatchProcessor(context, topics, dlq_max_bytes=DLQ_MAX_BYTES)
+    # The policy topic must be compacted with one partition and the strike topic keep 31 days: create
+    # them (and the others) with those settings before Faust or a reader could create them otherwise.
+    create_topics(settings)
+    strikes = StrikeBook()
+    strike_partitions = partition_ids(settings, settings.strike_topic)
+    context = replace(context, strike_counts=strikes.count)
+    policies = PolicyState(context.policy)
+    # Policies pushed before this worker started: replayed in order, so a rejected record leaves the one
+    # before it in force, exactly as it did in the workers that saw it arrive.
+    for outcome in policies.apply_all(policy_store.read_raw(settings)):
+        metrics.record_policy_update(outcome.slot, outcome.applied)
+    processor = BatchProcessor(context, topics, dlq_max_bytes=DLQ_MAX_BYTES, policies=policies)
     register_agents(
         app,
         topics,
@@ -66,7 +82,16 @@ def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
         batch_within_s=settings.batch_within_ms / 1000,
         in_flight=settings.delivery_in_flight,
     )
-    metrics.record_policy(context.policy.version)
+    metrics.record_policy(policies.live.version)
+    metrics.record_shadow_policy(policies.shadow.version if policies.shadow else None)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def watch_policies() -> None:
+        await follow_policies(settings, policies)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def watch_strikes() -> None:
+        await follow_strikes(settings.bootstrap_servers, settings.strike_topic, strike_partitions, strikes)
 
     @app.task  # type: ignore[untyped-decorator]
     async def announce() -> None:
@@ -91,6 +116,42 @@ def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
     # the event loop's time in a profile of the bench). Nobody watches a spinner in a deployment.
     worker.spinner = None
     return worker, processor
+
+
+async def follow_policies(settings: Settings, policies: PolicyState) -> None:
+    """Applies every record pushed to the policy topic after start-up, as it arrives (within about a
+    second), until the worker stops. A broken connection is retried; the policies in force stay."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    partition = TopicPartition(settings.policy_topic, 0)
+    while True:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=",".join(settings.bootstrap_servers),
+            group_id=None,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=500,
+            max_partition_fetch_bytes=4_194_304,
+        )
+        try:
+            await consumer.start()
+            consumer.assign([partition])
+            consumer.seek(partition, policies.position)
+            while True:
+                batch = await consumer.getmany(partition, timeout_ms=1000)
+                for record in batch.get(partition, []):
+                    outcome = policies.apply(record.offset, record.value)
+                    metrics.record_policy_update(outcome.slot, outcome.applied)
+                    if outcome.applied and outcome.slot == "live":
+                        metrics.record_policy(policies.live.version)
+                    elif outcome.applied:
+                        metrics.record_shadow_policy(policies.shadow.version if policies.shadow else None)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reading the policy topic %s failed; retrying in 5 s", settings.policy_topic)
+            await asyncio.sleep(5)
+        finally:
+            await consumer.stop()
 
 
 def run_worker(settings: Settings) -> None:

@@ -132,6 +132,9 @@ def isolated_env(broker: str, prefix: str) -> dict[str, str]:
         "HUIYAN_CONTENT_TOPIC": f"{name}.content",
         "HUIYAN_DECISION_TOPIC": f"{name}.decisions",
         "HUIYAN_DEAD_LETTER_TOPIC": f"{name}.dead-letter",
+        "HUIYAN_POLICY_TOPIC": f"{name}.policies",
+        "HUIYAN_SHADOW_DECISION_TOPIC": f"{name}.decisions.shadow",
+        "HUIYAN_STRIKE_TOPIC": f"{name}.strikes",
     }
 
 

@@ -71,7 +71,9 @@ def _good(content_id: str) -> bytes:
 def _processor(decisions: RecordingTopic, dead: RecordingTopic, dlq_max_bytes: int = 1000) -> BatchProcessor:
     context = ModerationContext(policy=load_policy(), limits=EventLimits(10_000, 10_000))
     return BatchProcessor(
-        context, Topics(content=None, decisions=decisions, dead_letters=dead), dlq_max_bytes=dlq_max_bytes
+        context,
+        Topics(content=None, decisions=decisions, dead_letters=dead, shadow_decisions=None, strikes=None),
+        dlq_max_bytes=dlq_max_bytes,
     )
 
 

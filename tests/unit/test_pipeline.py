@@ -207,3 +207,90 @@ def test_decision_json_matches_dataclasses_asdict() -> None:
     expected = json.loads(json.dumps(dataclasses.asdict(decision), ensure_ascii=False))
     assert json.loads(decision.to_json()) == expected
     assert decision.to_dict() == expected
+
+
+LISTS_POLICY = parse_policy("""
+name: lists
+label_severity: {violation: flag, warning: allow, info: allow}
+categories:
+  rumor: {flag: 0.5, block: 0.9}
+term_lists:
+  - {name: 冒充公检法, action: block, category: impersonation, terms: [安全账户]}
+  - name: 退款话术
+    action: review
+    rules: [{all: [客服, 退款], none: [官方APP]}]
+  - {name: 媒体白名单, action: allow, terms: [新华社电]}
+overrides:
+  - tenant: strict
+    categories: {rumor: {flag: 0.1, block: 0.2}}
+""")
+
+
+def _lists_context(*classifiers: Any) -> ModerationContext:
+    return ModerationContext(
+        policy=LISTS_POLICY, limits=LIMITS, platform_code=CODE, classifiers=classifiers, clock=lambda: NOW
+    )
+
+
+def test_term_list_match_blocks_with_spans_in_the_reason() -> None:
+    text = "请把钱转到安全账户。（本内容由人工智能生成）"
+    (decision,) = moderate([_event("list", text=text)], _lists_context())
+    assert decision.action == "block"
+    (reason,) = [r for r in decision.reasons if r.code == "term_list"]
+    assert reason.category == "impersonation"
+    assert "冒充公检法" in reason.basis
+    assert reason.spans is not None
+    assert [(s.term, s.start, s.end) for s in reason.spans] == [("安全账户", 5, 9)]
+    assert text[5:9] == "安全账户"
+    payload = json.loads(decision.to_json())
+    jsonschema.Draft202012Validator(load_schema("decision.v1")).validate(payload)
+    assert payload["reasons"][0]["spans"] == [{"term": "安全账户", "start": 5, "end": 9, "text": "安全账户"}]
+
+
+def test_term_list_rule_with_not_only_fires_without_the_excluded_term() -> None:
+    fires = _event("a", text="客服说可以退款，加我微信。（本内容由人工智能生成）")
+    excluded = _event("b", text="客服说可以在官方APP退款。（本内容由人工智能生成）")
+    first, second = moderate([fires, excluded], _lists_context())
+    assert first.action == "flag" and any("rules[0]" in r.basis for r in first.reasons)
+    assert second.action == "allow" and second.reasons == ()
+
+
+def test_allow_list_stops_score_reasons_but_not_block_lists() -> None:
+    text = "新华社电 某地发生地震。（本内容由人工智能生成）"
+    scores = FixedScores({text: {"rumor": 0.99}})
+    (decision,) = moderate([_event("allow", text=text)], _lists_context(scores))
+    assert decision.action == "allow"
+    assert [r.code for r in decision.reasons] == ["term_list"]
+    assert "not acted on" in decision.reasons[0].basis
+    assert decision.scores["rumor"] == 0.99  # the score is still reported
+
+
+def test_tenant_override_changes_thresholds_and_is_named_in_the_basis() -> None:
+    text = "据说明天停水。（本内容由人工智能生成）"
+    scores = FixedScores({text: {"rumor": 0.3}})
+    base, strict = moderate(
+        [_event("base", text=text), _event("strict", text=text, tenant="strict")], _lists_context(scores)
+    )
+    assert base.action == "allow"
+    assert strict.action == "block"
+    assert "(tenant=strict)" in strict.reasons[0].basis
+
+
+def test_shadow_policy_decides_beside_the_live_one_with_one_scoring_pass() -> None:
+    text = "据说明天停水。（本内容由人工智能生成）"
+    scores = FixedScores({text: {"rumor": 0.7}})
+    shadow = parse_policy("""
+name: shadow
+label_severity: {violation: block, warning: allow, info: allow}
+categories: {rumor: {flag: 0.2, block: 0.6}}
+""")
+    raws = [RawEvent(json.dumps(_doc(c, text=text)).encode(), NOW) for c in ("x", "y")]
+    raws.append(RawEvent(b"{broken", NOW))
+    outcome = moderate_raw(raws, _context(scores), shadow)
+    assert len(scores.calls) == 1
+    assert [(i, d.action) for i, d in outcome.decisions] == [(0, "flag"), (1, "flag")]
+    assert [(i, d.action) for i, d in outcome.shadow] == [(0, "block"), (1, "block")]
+    assert {d.provenance.policy_version for _, d in outcome.shadow} == {shadow.version}
+    assert {d.provenance.policy_version for _, d in outcome.decisions} == {POLICY.version}
+    assert [i for i, _ in outcome.rejections] == [2]
+    assert moderate_raw(raws, _context(scores)).shadow == []

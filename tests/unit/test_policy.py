@@ -83,3 +83,88 @@ def test_missing_severity_and_name_are_errors() -> None:
 def test_unreadable_policy_file_is_a_policy_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read policy file"):
         load_policy(tmp_path / "missing.yaml")
+
+
+OVERRIDES = (
+    MINIMAL
+    + """
+categories:
+  rumor: {flag: 0.5, block: 0.95}
+  vulgar: {flag: 0.5, block: 0.95}
+term_lists:
+  - {name: 通用封禁, action: block, terms: [办证刻章]}
+overrides:
+  - scene: comment
+    categories: {vulgar: {flag: 0.3, block: 0.9}}
+  - tenant: kids
+    categories: {vulgar: {flag: 0.2, block: 0.6}}
+    classifier_failure: block
+    term_lists:
+      - {name: 少儿不宜, action: flag, category: vulgar, terms: [约会]}
+  - tenant: kids
+    scene: comment
+    categories: {vulgar: {flag: 0.1, block: 0.5}}
+    label_findings: {implicit_label_missing: block}
+"""
+)
+
+
+def test_overrides_apply_from_least_to_most_specific() -> None:
+    policy = parse_policy(OVERRIDES)
+    assert policy.rules_for("shop", "post").scope == "base"
+    assert policy.rules_for("shop", "post").categories["vulgar"].flag == 0.5
+    assert policy.rules_for("shop", "comment").categories["vulgar"].flag == 0.3
+    kids_post = policy.rules_for("kids", "post")
+    assert kids_post.categories["vulgar"].flag == 0.2
+    assert kids_post.classifier_failure_action == "block"
+    kids_comment = policy.rules_for("kids", "comment")
+    # scene-only, then tenant-only, then tenant+scene: the most specific one wins, the others still fill in.
+    assert kids_comment.scope == "scene=comment + tenant=kids + tenant=kids,scene=comment"
+    assert kids_comment.categories["vulgar"].flag == 0.1
+    assert kids_comment.categories["rumor"].flag == 0.5
+    assert kids_comment.classifier_failure_action == "block"
+    missing = LabelFinding("implicit_label_missing", "violation", "", "")
+    assert kids_comment.action_for_finding(missing) == "block"
+    assert policy.rules_for("shop", "comment").action_for_finding(missing) == "flag"
+
+
+def test_override_term_lists_add_to_the_base_lists() -> None:
+    policy = parse_policy(OVERRIDES)
+    text = "周末约会顺便办证刻章"
+    assert [m.name for m in policy.rules_for("shop", "post").term_lists.match(text)] == ["通用封禁"]
+    kids = [m.name for m in policy.rules_for("kids", "post").term_lists.match(text)]
+    assert kids == ["通用封禁", "少儿不宜"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("overrides: {tenant: a}", "overrides: must be a list"),
+        ("overrides: [{categories: {}}]", "overrides[0]: needs a tenant, a scene or both"),
+        ("overrides: [{tenant: a, colour: red}]", "overrides[0]: unknown keys colour"),
+        ("overrides: [{tenant: a}, {tenant: a}]", "overrides[1]: same tenant and scene as overrides[0]"),
+        ("overrides: [{tenant: ''}]", "overrides[0].tenant: must be a non-empty string"),
+        (
+            "overrides: [{tenant: a, categories: {rumor: {flag: 0.9, block: 0.1}}}]",
+            "overrides[0].categories.rumor: block threshold 0.1 is below flag threshold 0.9",
+        ),
+        ("overrides: [{tenant: a, categories: [1]}]", "overrides[0].categories: must be a mapping"),
+        ("term_lists: [{name: x, action: block}]", "term_lists[0]"),
+        ("term_lists: [{name: x, action: explode, terms: [a]}]", "term_lists[0].action"),
+        (
+            "term_lists: [{name: x, action: block, terms: [a]}]\n"
+            "overrides: [{tenant: t, term_lists: [{name: x, action: flag, terms: [b]}]}]",
+            "duplicate list name",
+        ),
+        ("categories: {rumor: {flag: 0.5, block: 0.9, severity: high}}", "categories.rumor: unknown keys"),
+    ],
+)
+def test_invalid_overrides_and_lists_are_rejected_with_the_key_named(extra: str, message: str) -> None:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(MINIMAL + extra + "\n")
+    assert message in str(caught.value)
+
+
+def test_resolved_rules_are_cached_per_tenant_and_scene() -> None:
+    policy = parse_policy(OVERRIDES)
+    assert policy.rules_for("kids", "comment") is policy.rules_for("kids", "comment")
