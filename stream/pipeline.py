@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, cast
@@ -74,6 +76,9 @@ class ModerationContext:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # (tenant, user_id, window in seconds) -> the account's strikes in that window (stream.strikes).
     strike_counts: Callable[[str, str, float], int] | None = None
+    # A classifier call that takes longer is abandoned: its categories go unscored and the policy's
+    # classifier_failure action applies (None: wait however long it takes).
+    classifier_timeout_s: float | None = None
 
 
 def moderate(events: Sequence[ContentEvent], context: ModerationContext) -> list[Decision]:
@@ -90,7 +95,7 @@ def moderate_under(
     a replayed candidate costs almost nothing beside the live one. ``context.policy`` is not used.
     """
     started = time.perf_counter()
-    scores, notes, failures = _score(events, context.classifiers)
+    scores, notes, failures = _score(events, context.classifiers, context.classifier_timeout_s)
     models = tuple(ModelVersion(c.name, c.version) for c in context.classifiers)
     per_event_ms = (time.perf_counter() - started) * 1000 / max(len(events), 1)
     decisions: list[list[Decision]] = [[] for _ in policies]
@@ -206,26 +211,37 @@ def moderate_raw(
 
 
 def _score(
-    events: Sequence[ContentEvent], classifiers: Sequence[TextClassifier]
-) -> tuple[list[dict[str, float]], list[list[Note]], list[str]]:
+    events: Sequence[ContentEvent],
+    classifiers: Sequence[TextClassifier],
+    timeout_s: float | None = None,
+) -> tuple[list[dict[str, float]], list[list[Note]], list[tuple[str, str]]]:
     """Scores the events' texts with every classifier, in one batch per classifier.
 
-    Returns per event its scores and notes (an over-long text is cut, with a note, never refused), and the
-    names of classifiers that failed: a failure is reported, not fatal.
+    Returns per event its scores and notes (an over-long text is cut, with a note, never refused), and
+    the classifiers that failed or timed out, with why: a failure is reported, not fatal.
     """
     scores: list[dict[str, float]] = [{} for _ in events]
     notes: list[list[Note]] = [[] for _ in events]
-    failures: list[str] = []
+    failures: list[tuple[str, str]] = []
     indices = [i for i, e in enumerate(events) if e.text]
     texts = [events[i].text or "" for i in indices]
     for classifier in classifiers:
         if not texts:
             break
         try:
-            predicted: Sequence[ClassifierOutput] = classifier.predict_detailed(texts)
+            predicted: Sequence[ClassifierOutput] = _call(classifier, texts, timeout_s)
+        except FutureTimeout:
+            log.error(
+                "classifier %s took over %.1f s on %d texts; abandoned",
+                classifier.name,
+                timeout_s,
+                len(texts),
+            )
+            failures.append((classifier.name, f"timed out after {timeout_s:g} s"))
+            continue
         except Exception:  # A broken model must not stop the stream: the policy's fallback action applies.
             log.exception("classifier %s failed on a batch of %d texts", classifier.name, len(texts))
-            failures.append(classifier.name)
+            failures.append((classifier.name, "failed"))
             continue
         for i, output in zip(indices, predicted, strict=True):
             scores[i].update(output.scores)
@@ -236,6 +252,20 @@ def _score(
                     )
                 )
     return scores, notes, failures
+
+
+# Classifier calls with a timeout run here, so the caller can stop waiting. A call that overran keeps
+# the thread until it returns; the calls queued behind it time out too, which is the fail-closed
+# behaviour a hung model should get.
+_CLASSIFIER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-classifier")
+
+
+def _call(
+    classifier: TextClassifier, texts: list[str], timeout_s: float | None
+) -> Sequence[ClassifierOutput]:
+    if timeout_s is None:
+        return classifier.predict_detailed(texts)
+    return _CLASSIFIER_THREAD.submit(classifier.predict_detailed, texts).result(timeout=timeout_s)
 
 
 def _basis(policy: Policy, rules: Rules) -> str:
@@ -302,7 +332,7 @@ def _score_reasons(scores: dict[str, float], policy: Policy, rules: Rules) -> li
     return reasons
 
 
-def _failure_reasons(failures: Sequence[str], policy: Policy, rules: Rules) -> list[Reason]:
+def _failure_reasons(failures: Sequence[tuple[str, str]], policy: Policy, rules: Rules) -> list[Reason]:
     action = rules.classifier_failure_action
     return [
         Reason(
@@ -310,9 +340,9 @@ def _failure_reasons(failures: Sequence[str], policy: Policy, rules: Rules) -> l
             category="processing",
             action=action,
             basis=f"{_basis(policy, rules)}: classifier_failure -> {action} (fail closed)",
-            message=f"classifier {name} failed; its categories are unscored",
+            message=f"classifier {name} {why}; its categories are unscored",
         )
-        for name in failures
+        for name, why in failures
     ]
 
 

@@ -224,6 +224,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Classifier model directory; empty means the bundled `classifiers/models/text-v2`.",
     ),
     Setting(
+        "classifier_timeout_ms",
+        "HUIYAN_CLASSIFIER_TIMEOUT_MS",
+        10_000,
+        _positive_int,
+        "A classifier call on one batch that takes longer is abandoned; the batch's texts get the "
+        "policy's `classifier_failure` action (fail closed to `flag`).",
+    ),
+    Setting(
         "inference_threads",
         "HUIYAN_INFERENCE_THREADS",
         1,
@@ -263,6 +271,7 @@ class Settings:
     metrics_enabled: bool
     classifiers_enabled: bool
     model_dir: str
+    classifier_timeout_ms: int
     inference_threads: int
 
     @classmethod

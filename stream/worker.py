@@ -45,6 +45,7 @@ def build_context(settings: Settings) -> ModerationContext:
         c2pa_trust_anchors=Path(settings.c2pa_trust_anchors).read_text("utf-8")
         if settings.c2pa_trust_anchors
         else None,
+        classifier_timeout_s=settings.classifier_timeout_ms / 1000,
     )
 
 

@@ -3,6 +3,7 @@ a failing classifier or a bug on one event never loses the batch."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -149,6 +150,33 @@ def test_failing_classifier_fails_closed_to_flag() -> None:
     (decision,) = moderate([_event("x")], _context(Broken()))
     assert decision.action == "flag"
     assert [r.code for r in decision.reasons] == ["classifier_failed"]
+
+
+class Slow:
+    name = "slow"
+    version = "0"
+    categories = ("rumor",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def predict_detailed(self, texts: Sequence[str]) -> list[ClassifierOutput]:
+        import time
+
+        time.sleep(self.seconds)
+        return [ClassifierOutput({"rumor": 0.0}) for _ in texts]
+
+
+def test_a_classifier_that_times_out_fails_closed_and_a_fast_one_does_not() -> None:
+    slow = dataclasses.replace(_context(Slow(0.5)), classifier_timeout_s=0.05)
+    (decision,) = moderate([_event("late")], slow)
+    assert decision.action == "flag"
+    (reason,) = decision.reasons
+    assert reason.code == "classifier_failed" and "timed out after 0.05 s" in reason.message
+    assert decision.scores == {}
+    fast = dataclasses.replace(_context(Slow(0.0)), classifier_timeout_s=5.0)
+    (decision,) = moderate([_event("on-time")], fast)
+    assert decision.action == "allow" and decision.scores == {"rumor": 0.0}
 
 
 def test_moderate_raw_accounts_for_every_input_in_order() -> None:
