@@ -328,6 +328,30 @@ def policy() -> None:
     """Push, show and list the policies workers apply (the compacted HUIYAN_POLICY_TOPIC)."""
 
 
+@policy.command(name="check")
+@click.argument("policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def policy_check(policy_file: Path) -> None:
+    """Validate POLICY_FILE and summarise it, without pushing anything."""
+    from stream.policy import PolicyError, load_policy
+
+    try:
+        checked = load_policy(policy_file)
+    except PolicyError as exc:
+        raise click.ClickException(f"{policy_file}: {exc}") from exc
+    click.echo(f"valid: {checked.version}")
+    for name, rule in sorted(checked.categories.items()):
+        state = f"flag >= {rule.flag}, block >= {rule.block}" if rule.enabled else "off"
+        click.echo(f"  {name}: {state}")
+    for term_list in checked.base.term_lists.lists:
+        size = f"{len(term_list.terms)} terms, {len(term_list.rules)} rules"
+        click.echo(f"  term list {term_list.name}: {term_list.action}, {size}")
+    for override in checked.overrides:
+        click.echo(f"  override {override.label}")
+    if checked.strikes:
+        steps = ", ".join(f"{at} -> {action}" for at, action in checked.strikes.escalate)
+        click.echo(f"  strikes within {checked.strikes.window_s / 3600:g} h: {steps}")
+
+
 @policy.command(name="push")
 @click.argument("policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

@@ -168,3 +168,23 @@ def test_invalid_overrides_and_lists_are_rejected_with_the_key_named(extra: str,
 def test_resolved_rules_are_cached_per_tenant_and_scene() -> None:
     policy = parse_policy(OVERRIDES)
     assert policy.rules_for("kids", "comment") is policy.rules_for("kids", "comment")
+
+
+def test_policy_check_command_summarises_a_good_file_and_names_the_bad_key(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from stream.cli import main
+
+    good = tmp_path / "good.yaml"
+    good.write_text(OVERRIDES + "strikes: {escalate: [{at: 3, action: flag}]}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["policy", "check", str(good)])
+    assert result.exit_code == 0, result.output
+    assert parse_policy(good.read_text("utf-8")).version in result.output
+    assert "term list 通用封禁: block, 1 terms, 0 rules" in result.output
+    assert "override tenant=kids,scene=comment" in result.output
+    assert "strikes within 168 h: 3 -> flag" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MINIMAL + "overrides: [{tenant: a, colour: red}]\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["policy", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "overrides[0]: unknown keys colour" in result.output
