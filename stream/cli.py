@@ -452,8 +452,16 @@ def policy_history(as_json: bool) -> None:
 @click.option("--from-offset", type=click.IntRange(min=0), help="Start at this offset of every partition.")
 @click.option(
     "--from-time",
-    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]),
-    help="Start at the first event at or after this time (UTC).",
+    type=click.DateTime(
+        formats=[
+            "%Y-%m-%d",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S%z",
+            "%Y-%m-%dT%H:%M:%S.%f%z",
+        ]
+    ),
+    help="Start at the first event at or after this time (UTC unless it has an offset, e.g. +08:00).",
 )
 @click.option(
     "--baseline",
@@ -490,7 +498,11 @@ def replay(
         candidate,
         baseline=baseline,
         from_offset=from_offset,
-        from_time=from_time.replace(tzinfo=UTC) if from_time else None,
+        from_time=None
+        if from_time is None
+        else from_time
+        if from_time.tzinfo
+        else from_time.replace(tzinfo=UTC),
         max_events=max_events,
     )
     if as_json:

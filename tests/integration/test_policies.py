@@ -264,6 +264,10 @@ def test_replay_reports_what_a_candidate_would_change_and_produces_nothing(
         _cli(deployment, "replay", "--from-time", "2099-01-01", "--policy", candidate, "--json").stdout
     )
     assert future["read"] == 0
+    since = _cli(
+        deployment, "replay", "--from-time", "2020-01-01T08:00:00+08:00", "--policy", candidate, "--json"
+    )
+    assert json.loads(since.stdout)["read"] == 5
     assert deployment.read(deployment.settings.decision_topic, 1, timeout_s=3) == []
 
 
