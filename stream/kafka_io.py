@@ -65,7 +65,7 @@ def create_topics(settings: Settings) -> list[str]:
 
 def partition_ids(settings: Settings, topic: str, timeout_s: float = 30) -> list[int]:
     """The partitions of ``topic`` (it must exist), as the broker's metadata lists them."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+    consumer = plain_consumer(settings)
     try:
         deadline = time.monotonic() + timeout_s
         while not (ids := consumer.partitions_for_topic(topic)):
@@ -112,15 +112,20 @@ class ConsumedRecord:
     headers: dict[str, bytes]
 
 
-def open_reader(settings: Settings, topics: Iterable[str], *, from_beginning: bool) -> KafkaConsumer:
-    """A group-less consumer assigned to every partition of ``topics``, at their start or end."""
-    consumer = KafkaConsumer(
+def plain_consumer(settings: Settings) -> KafkaConsumer:
+    """A consumer outside any group, committing nothing, that takes records up to the 2 MiB events allow."""
+    return KafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         enable_auto_commit=False,
         group_id=None,
         fetch_max_bytes=8_388_608,
         max_partition_fetch_bytes=4_194_304,
     )
+
+
+def open_reader(settings: Settings, topics: Iterable[str], *, from_beginning: bool) -> KafkaConsumer:
+    """A group-less consumer assigned to every partition of ``topics``, at their start or end."""
+    consumer = plain_consumer(settings)
     partitions = []
     for topic in topics:
         deadline = time.monotonic() + 30

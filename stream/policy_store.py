@@ -207,14 +207,11 @@ def push(settings: Settings, record: PolicyRecord) -> PolicyRecord:
 
 def read_raw(settings: Settings, timeout_s: float = 10.0) -> list[tuple[int, bytes | None]]:
     """Every record of the policy topic, in offset order, up to its end when called."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=4_194_304,
-    )
+    from stream.kafka_io import plain_consumer
+
+    consumer = plain_consumer(settings)
     try:
         partition = TopicPartition(settings.policy_topic, 0)
         deadline = time.monotonic() + timeout_s

@@ -53,14 +53,11 @@ def read_events(
     positions: dict[int, tuple[int, int]],
 ) -> Iterator[tuple[bytes | None, datetime]]:
     """Raw content records from the start position of every partition to its end at call time."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=4_194_304,
-    )
+    from stream.kafka_io import plain_consumer
+
+    consumer = plain_consumer(settings)
     try:
         ids = consumer.partitions_for_topic(settings.content_topic)
         if not ids:
