@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from typing import Final, Protocol, cast
 
 from classifiers.labels.codes import FINDING_CODES
 from classifiers.labels.compliance import LabelReport, check_event_labels
@@ -346,6 +346,9 @@ def _failure_reasons(failures: Sequence[tuple[str, str]], policy: Policy, rules:
     ]
 
 
+REPEAT_OFFENDER: Final = "repeat_offender"
+
+
 def _strike_reasons(event: ContentEvent, policy: Policy, context: ModerationContext) -> list[Reason]:
     rule, user = policy.strikes, event.producer.user_id if event.producer else None
     if rule is None or not user or context.strike_counts is None:
@@ -357,7 +360,7 @@ def _strike_reasons(event: ContentEvent, policy: Policy, context: ModerationCont
     hours = f"{rule.window_s / 3600:g}"
     return [
         Reason(
-            code="repeat_offender",
+            code=REPEAT_OFFENDER,
             category="account",
             action=action,
             basis=f"policy {policy.name}: strikes: {at} or more in {hours} h -> {action}",
@@ -370,7 +373,12 @@ def _strike_reasons(event: ContentEvent, policy: Policy, context: ModerationCont
 def strikes_of(
     events: Sequence[tuple[int, ContentEvent]], decided: Sequence[tuple[int, Decision]], policy: Policy
 ) -> list[StrikeRecord]:
-    """The strikes the live decisions count against their accounts under ``policy``."""
+    """The strikes the live decisions count against their accounts under ``policy``.
+
+    A strike is what the event itself did: an action that only the ``repeat_offender`` escalation
+    raised does not count, or an account escalated to a counted action would strike itself on every
+    later post, harmless or not, for as long as it kept posting within the window.
+    """
     rule = policy.strikes
     if rule is None:
         return []
@@ -379,8 +387,9 @@ def strikes_of(
     for index, decision in decided:
         event = by_index[index]
         user = event.producer.user_id if event.producer else None
-        if user and decision.action in rule.counted:
-            out.append(StrikeRecord(event.tenant, user, event.event_id, decision.action, time.time()))
+        action = _strongest([r for r in decision.reasons if r.code != REPEAT_OFFENDER])
+        if user and action in rule.counted:
+            out.append(StrikeRecord(event.tenant, user, event.event_id, action, time.time()))
     return out
 
 

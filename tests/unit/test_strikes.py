@@ -114,6 +114,19 @@ def test_blocked_events_become_strikes_and_repeat_offenders_are_escalated() -> N
     assert decision.action == "allow"
 
 
+def test_an_escalated_decision_is_not_itself_a_strike() -> None:
+    # Four strikes reach the block step: a harmless post is blocked for the account's record, but that
+    # block must not count again, or the account would stay blocked for as long as it kept posting.
+    book = StrikeBook()
+    for i in range(4):
+        book.add(StrikeRecord("t", "u1", f"old{i}", "block", 999_000.0))
+    outcome = moderate_raw([_raw("a", "今天天气不错"), _raw("b", "办证刻章找我")], _context(book))
+    assert [d.action for _, d in outcome.decisions] == ["block", "block"]
+    assert [d.reasons[0].code for _, d in outcome.decisions] == ["repeat_offender", "term_list"]
+    # Only the post that was blocked on its own merits strikes.
+    assert [(s.event_id, s.action) for s in outcome.strikes] == [("e-b", "block")]
+
+
 def _event(content_id: str, text: str) -> ContentEvent:
     raw = _raw(content_id, text)
     parsed = parse_event(raw.value or b"", max_event_bytes=100_000, max_media_bytes=100_000)
