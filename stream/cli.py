@@ -11,7 +11,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 
@@ -19,7 +19,23 @@ from stream import __version__
 from stream.settings import Settings, markdown_table
 
 
-@click.group()
+class _CommandGroup(click.Group):
+    """Turns an unreachable or unresponsive broker into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from kafka.errors import KafkaTimeoutError
+
+        try:
+            return super().invoke(ctx)
+        except (KafkaTimeoutError, TimeoutError) as exc:
+            broker = Settings.from_env().broker
+            raise click.ClickException(
+                f"Kafka at {broker} did not answer ({type(exc).__name__}: {exc}). Is the broker running "
+                "(deploy/kafka/broker.sh status) and HUIYAN_BROKER right?"
+            ) from exc
+
+
+@click.group(cls=_CommandGroup)
 @click.version_option(__version__, prog_name="huiyan")
 def main() -> None:
     """Huiyan (慧眼): moderation of AI-generated content on Kafka."""
