@@ -116,12 +116,55 @@ class StrikeBook:
         return len(self._accounts)
 
 
+def load_strikes(
+    bootstrap: list[str], topic: str, partition_ids: list[int], book: StrikeBook, timeout_s: float = 120
+) -> int:
+    """Reads the last ``MAX_WINDOW_S`` of strikes into ``book``, up to the topic's end when called; returns
+    how many were read. The worker calls it before it decides anything, so a repeat offender is
+    escalated from a worker's first batch on; :func:`follow_strikes` then goes on from ``book.position``.
+    Past ``timeout_s`` it stops early and says so: the follower catches up with the rest."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    read = 0
+    try:
+        partitions = [TopicPartition(topic, p) for p in partition_ids]
+        consumer.assign(partitions)
+        start_ms = int((time.time() - MAX_WINDOW_S) * 1000)
+        found = consumer.offsets_for_times({tp: start_ms for tp in partitions})
+        ends = consumer.end_offsets(partitions)
+        for tp in partitions:
+            start = found[tp].offset if found.get(tp) else ends[tp]
+            consumer.seek(tp, start)
+            book.position[tp.partition] = start
+        deadline = time.monotonic() + timeout_s
+        while any(book.position[tp.partition] < ends[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                log.warning(
+                    "read %d strikes from %s in %.0f s; the rest follow in the background",
+                    read,
+                    topic,
+                    timeout_s,
+                )
+                break
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for record in records:
+                    if (strike := decode_strike(record.value)) is not None:
+                        book.add(strike)
+                        read += 1
+                    book.position[tp.partition] = record.offset + 1
+    finally:
+        consumer.close()
+    return read
+
+
 async def follow_strikes(
     bootstrap: list[str], topic: str, partition_ids: list[int], book: StrikeBook
 ) -> None:
     """Feeds ``book`` from every partition of the strike topic (``partition_ids``, read from the
-    broker's metadata at start-up): the last ``MAX_WINDOW_S`` first, then each strike as it arrives,
-    until the worker stops. A broken connection is retried."""
+    broker's metadata at start-up) from ``book.position`` on (where :func:`load_strikes` stopped; the last
+    ``MAX_WINDOW_S`` for a partition it did not read), each strike as it arrives, until the worker stops.
+    A broken connection is retried."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     while True:

@@ -19,7 +19,7 @@ from stream.pipeline import EventLimits, ModerationContext, TextClassifier
 from stream.policy import load_policy
 from stream.policy_store import PolicyState
 from stream.settings import Settings
-from stream.strikes import StrikeBook, follow_strikes
+from stream.strikes import StrikeBook, follow_strikes, load_strikes
 from stream.topics import DLQ_MAX_BYTES, declare_topics
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
     create_topics(settings)
     strikes = StrikeBook()
     strike_partitions = partition_ids(settings, settings.strike_topic)
+    # Strikes recorded before this worker started count from its first batch on.
+    loaded = load_strikes(settings.bootstrap_servers, settings.strike_topic, strike_partitions, strikes)
+    log.info("read %d strikes of %d accounts from %s", loaded, len(strikes), settings.strike_topic)
     context = replace(context, strike_counts=strikes.count)
     policies = PolicyState(context.policy)
     # Policies pushed before this worker started: replayed in order, so a rejected record leaves the one

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from stream.kafka_io import open_reader
+from stream.kafka_io import create_topics, open_reader, partition_ids
 from stream.policy import load_policy, parse_policy
+from stream.strikes import StrikeBook, StrikeRecord, load_strikes
 from tests.integration.conftest import REPO, Deployment
 
 pytestmark = pytest.mark.integration
@@ -316,3 +317,32 @@ def test_repeat_offenders_are_escalated_by_their_strikes(deployment: Deployment,
         decisions.close()
     strikes = [json.loads(r.value) for r in deployment.read(deployment.settings.strike_topic, 2, timeout_s=5)]
     assert sorted((s["user_id"], s["action"]) for s in strikes) == [("user-1", "block"), ("user-1", "block")]
+
+
+def test_a_starting_worker_reads_the_recorded_strikes_before_it_decides(deployment: Deployment) -> None:
+    settings = deployment.settings
+    create_topics(settings)
+    now = time.time()
+    records = [
+        StrikeRecord("it", "user-1", "e-1", "block", now - 60),
+        StrikeRecord("it", "user-1", "e-2", "block", now - 30),
+        StrikeRecord("it", "user-2", "e-3", "block", now - 10),
+    ]
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    for record in records:
+        producer.send(
+            settings.strike_topic, record.to_json(), key=record.key, timestamp_ms=int(record.at * 1000)
+        )
+    producer.send(settings.strike_topic, b"not a strike", key=records[0].key)  # skipped, not fatal
+    producer.flush()
+    producer.close()
+    partitions = partition_ids(settings, settings.strike_topic)
+    book = StrikeBook()
+    assert load_strikes(settings.bootstrap_servers, settings.strike_topic, partitions, book) == 3
+    assert book.count("it", "user-1", window_s=3600) == 2
+    assert book.count("it", "user-2", window_s=3600) == 1
+    # The follower goes on from the end of what was read.
+    ends = {p: 0 for p in partitions}
+    for record in deployment.read(settings.strike_topic, 4, timeout_s=5):
+        ends[record.partition] = record.offset + 1
+    assert book.position == ends
