@@ -28,6 +28,14 @@ def test_bundled_model_loads_with_a_content_version(model: TextRiskModel) -> Non
     assert len(model.version.split("@")[1]) == 16
 
 
+def test_the_version_changes_with_the_maximum_length(tmp_path: Path) -> None:
+    for name in (ONNX_FILE, "vocab.txt"):
+        (tmp_path / name).symlink_to(DEFAULT_MODEL_DIR / name)
+    card = json.loads((DEFAULT_MODEL_DIR / "model.json").read_text("utf-8"))
+    (tmp_path / "model.json").write_text(json.dumps({**card, "max_len": 64}), "utf-8")
+    assert model_version(tmp_path) != model_version(DEFAULT_MODEL_DIR)
+
+
 def test_scores_are_probabilities_for_every_category(model: TextRiskModel) -> None:
     outputs = model.predict_detailed(["今天天气不错。", "", "a" * 5])
     for output in outputs:
