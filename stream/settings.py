@@ -99,7 +99,8 @@ SETTINGS: tuple[Setting, ...] = (
         "HUIYAN_TOPIC_PARTITIONS",
         4,
         _positive_int,
-        "Partitions of the three topics when Huiyan creates them; workers in one group share them.",
+        "Partitions of the content, decision, dead-letter, shadow and strike topics when Huiyan creates "
+        "them (the policy topic has one); workers in one group share them.",
     ),
     Setting(
         "topic_replication",
