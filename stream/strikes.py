@@ -105,6 +105,14 @@ class StrikeBook:
             while len(self._accounts) > MAX_ACCOUNTS:
                 del self._accounts[next(iter(self._accounts))]
 
+    def take(self, partition: int, offset: int, value: bytes | None) -> bool:
+        """Adds the strike in one record of the strike topic and moves past it; False if it was none."""
+        strike = decode_strike(value)
+        if strike is not None:
+            self.add(strike)
+        self.position[partition] = offset + 1
+        return strike is not None
+
     def count(self, tenant: str, user_id: str, window_s: float, now: float | None = None) -> int:
         """Strikes of the account within the last ``window_s`` seconds."""
         since = (time.time() if now is None else now) - min(window_s, MAX_WINDOW_S)
@@ -148,11 +156,7 @@ def load_strikes(
                 )
                 break
             for tp, records in consumer.poll(timeout_ms=500).items():
-                for record in records:
-                    if (strike := decode_strike(record.value)) is not None:
-                        book.add(strike)
-                        read += 1
-                    book.position[tp.partition] = record.offset + 1
+                read += sum(book.take(tp.partition, record.offset, record.value) for record in records)
     finally:
         consumer.close()
     return read
@@ -189,9 +193,7 @@ async def follow_strikes(
             while True:
                 for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
                     for record in records:
-                        if (strike := decode_strike(record.value)) is not None:
-                            book.add(strike)
-                        book.position[tp.partition] = record.offset + 1
+                        book.take(tp.partition, record.offset, record.value)
         except asyncio.CancelledError:
             raise
         except Exception:
