@@ -33,9 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
-
 from stream.demo import local_broker
 from stream.kafka_io import create_topics, open_reader
 from stream.records import isoformat
@@ -162,21 +159,9 @@ class Deployment:
         self.processes: list[subprocess.Popen[bytes]] = []
         # The broker stamps each decision when it appends it (LogAppendTime), so an event is timed until
         # its decision reached the broker without the bench reading decisions while the workers run.
-        admin = KafkaAdminClient(bootstrap_servers=self.settings.bootstrap_servers)
-        try:
-            admin.create_topics(
-                [
-                    NewTopic(
-                        self.settings.decision_topic,
-                        self.settings.topic_partitions,
-                        self.settings.topic_replication,
-                        topic_configs={"message.timestamp.type": "LogAppendTime"},
-                    )
-                ]
-            )
-        finally:
-            admin.close()
-        create_topics(self.settings)
+        create_topics(
+            self.settings, {self.settings.decision_topic: {"message.timestamp.type": "LogAppendTime"}}
+        )
 
     def start(self, command: list[str], cpu: int | None = None, **env: str) -> subprocess.Popen[bytes]:
         """Starts one process; ``cpu`` pins it (and the threads it will start) to that CPU."""

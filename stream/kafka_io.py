@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -16,9 +16,11 @@ from kafka.errors import TopicAlreadyExistsError
 from stream.settings import Settings
 
 
-def create_topics(settings: Settings) -> list[str]:
+def create_topics(settings: Settings, configs: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
     """Creates the worker's topics if missing (content, decisions, dead letters, shadow decisions,
-    strikes and the compacted policy topic); returns the names it created."""
+    strikes and the compacted policy topic); returns the names it created. ``configs`` adds topic
+    configurations by topic name (the benchmark's decision topic takes the broker's append time)."""
+    configs = configs or {}
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="huiyan-admin")
     try:
         existing = set(admin.list_topics())
@@ -29,7 +31,12 @@ def create_topics(settings: Settings) -> list[str]:
             settings.shadow_decision_topic,
         ]
         new = [
-            NewTopic(name, settings.topic_partitions, settings.topic_replication)
+            NewTopic(
+                name,
+                settings.topic_partitions,
+                settings.topic_replication,
+                topic_configs=dict(configs.get(name, {})),
+            )
             for name in wanted
             if name not in existing
         ]

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from stream.records import Action
+from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -125,15 +126,18 @@ class StrikeBook:
 
 
 def load_strikes(
-    bootstrap: list[str], topic: str, partition_ids: list[int], book: StrikeBook, timeout_s: float = 120
+    settings: Settings, partition_ids: list[int], book: StrikeBook, timeout_s: float = 120
 ) -> int:
     """Reads the last ``MAX_WINDOW_S`` of strikes into ``book``, up to the topic's end when called; returns
     how many were read. The worker calls it before it decides anything, so a repeat offender is
     escalated from a worker's first batch on; :func:`follow_strikes` then goes on from ``book.position``.
     Past ``timeout_s`` it stops early and says so: the follower catches up with the rest."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    from stream.kafka_io import plain_consumer
+
+    topic = settings.strike_topic
+    consumer = plain_consumer(settings)
     read = 0
     try:
         partitions = [TopicPartition(topic, p) for p in partition_ids]
@@ -166,9 +170,9 @@ async def follow_strikes(
     bootstrap: list[str], topic: str, partition_ids: list[int], book: StrikeBook
 ) -> None:
     """Feeds ``book`` from every partition of the strike topic (``partition_ids``, read from the
-    broker's metadata at start-up) from ``book.position`` on (where :func:`load_strikes` stopped; the last
-    ``MAX_WINDOW_S`` for a partition it did not read), each strike as it arrives, until the worker stops.
-    A broken connection is retried."""
+    broker's metadata at start-up) from ``book.position`` on, where :func:`load_strikes` stopped (it
+    must have run first), each strike as it arrives, until the worker stops. A broken connection is
+    retried from where it broke."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     while True:
@@ -183,13 +187,8 @@ async def follow_strikes(
             partitions = [TopicPartition(topic, p) for p in partition_ids]
             consumer.assign(partitions)
             log.info("following strikes on %s (%d partitions)", topic, len(partitions))
-            start_ms = int((time.time() - MAX_WINDOW_S) * 1000)
-            found = await consumer.offsets_for_times({tp: start_ms for tp in partitions})
-            ends = await consumer.end_offsets(partitions)
             for tp in partitions:
-                resume = book.position.get(tp.partition)
-                offset = found[tp].offset if found.get(tp) else ends[tp]
-                consumer.seek(tp, resume if resume is not None else offset)
+                consumer.seek(tp, book.position[tp.partition])
             while True:
                 for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
                     for record in records:

@@ -69,7 +69,7 @@ def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
     strikes = StrikeBook()
     strike_partitions = partition_ids(settings, settings.strike_topic)
     # Strikes recorded before this worker started count from its first batch on.
-    loaded = load_strikes(settings.bootstrap_servers, settings.strike_topic, strike_partitions, strikes)
+    loaded = load_strikes(settings, strike_partitions, strikes)
     log.info("read %d strikes of %d accounts from %s", loaded, len(strikes), settings.strike_topic)
     context = replace(context, strike_counts=strikes.count)
     policies = PolicyState(context.policy)

@@ -338,7 +338,7 @@ def test_a_starting_worker_reads_the_recorded_strikes_before_it_decides(deployme
     producer.close()
     partitions = partition_ids(settings, settings.strike_topic)
     book = StrikeBook()
-    assert load_strikes(settings.bootstrap_servers, settings.strike_topic, partitions, book) == 3
+    assert load_strikes(settings, partitions, book) == 3
     assert book.count("it", "user-1", window_s=3600) == 2
     assert book.count("it", "user-2", window_s=3600) == 1
     # The follower goes on from the end of what was read.
