@@ -23,7 +23,7 @@ from stream.records import ClassifierOutput
 
 # A call may pad its rows to at most this multiple of their real token count (see ``sub_batches``).
 PADDING_SLACK: Final = 1.25
-DEFAULT_MODEL_DIR: Final = Path(__file__).resolve().parent / "models" / "text-v2"
+DEFAULT_MODEL_DIR: Final = Path(__file__).resolve().parent / "models" / "text-v3"
 ONNX_FILE: Final = "model.int8.onnx"
 
 

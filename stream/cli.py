@@ -293,16 +293,23 @@ def tune(
 
 @main.command()
 @click.option("--pretrain", is_flag=True, help="Also redo the masked-LM pre-training (about 35 minutes).")
-@click.option("--epochs", type=float, help="Fine-tuning epochs (default: the recipe's).")
+@click.option("--epochs", type=float, help="Fine-tuning epochs of the teacher (default: the recipe's).")
 def train(pretrain: bool, epochs: float | None) -> None:
-    """Fine-tune the classifier from the committed encoder and export it for serving (train extra)."""
+    """Fine-tune the teacher from the committed encoder, distil the served model from it and export it
+    for serving (train extra)."""
     import runpy
 
-    steps = ["classifiers.training.pretrain"] if pretrain else []
-    steps += ["classifiers.training.finetune", "classifiers.training.export"]
-    for module in steps:
-        click.echo(f"== {module}", err=True)
-        sys.argv = [module] + (["--epochs", str(epochs)] if epochs and module.endswith("finetune") else [])
+    teacher = str(Path(__file__).resolve().parents[1] / "build" / "teacher")
+    steps: list[tuple[str, list[str]]] = [("classifiers.training.pretrain", [])] if pretrain else []
+    tuning = ["--epochs", str(epochs)] if epochs else []
+    steps += [
+        ("classifiers.training.finetune", ["--output", teacher, *tuning]),
+        ("classifiers.training.distill", ["--teacher", teacher]),
+        ("classifiers.training.export", []),
+    ]
+    for module, arguments in steps:
+        click.echo(f"== {module} {' '.join(arguments)}", err=True)
+        sys.argv = [module, *arguments]
         runpy.run_module(module, run_name="__main__")
 
 

@@ -20,7 +20,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.transformers.optimizer import optimize_model
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
-from classifiers.text_model import ONNX_FILE
+from classifiers.text_model import DEFAULT_MODEL_DIR, ONNX_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -113,7 +113,7 @@ def parity(model_dir: Path, texts: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path, default=REPO / "classifiers" / "models" / "text-v2")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--max-len", type=int, default=128)
     args = parser.parse_args()
     target = export(args.model, args.max_len)

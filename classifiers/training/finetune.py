@@ -169,7 +169,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--encoder", type=Path, default=ENCODER)
-    parser.add_argument("--output", type=Path, default=REPO / "classifiers" / "models" / "text-v2")
+    parser.add_argument("--output", type=Path, default=REPO / "build" / "teacher")
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--epochs", type=float)
     parser.add_argument("--limit", type=int, help="use only this many training rows (smoke runs)")

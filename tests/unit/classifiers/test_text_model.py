@@ -24,7 +24,7 @@ def model() -> TextRiskModel:
 
 def test_bundled_model_loads_with_a_content_version(model: TextRiskModel) -> None:
     assert model.categories == ("rumor", "vulgar", "impersonation")
-    assert model.version == f"text-v2@{model_version(DEFAULT_MODEL_DIR)}"
+    assert model.version == f"text-v3@{model_version(DEFAULT_MODEL_DIR)}"
     assert len(model.version.split("@")[1]) == 16
 
 
