@@ -2,15 +2,53 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import aiokafka
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from stream import metrics
 from stream.settings import Settings
 
 
+class _FetchTunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread with the worker consumer's fetch settings from Huiyan's settings.
+
+    Faust fixes ``fetch_max_wait_ms`` at 1,500 and leaves ``fetch_min_bytes`` at 1 (``faust-streaming``
+    0.15, ``_create_worker_consumer``), so below the maximum rate every arriving event costs a fetch
+    request. aiokafka reads both attributes when the consumer starts, after this returns.
+    """
+
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer: aiokafka.AIOKafkaConsumer = super()._create_worker_consumer(transport)
+        min_bytes, max_wait_ms = getattr(self.app, "fetch_tuning", (1, 1500))
+        consumer._fetch_min_bytes = min_bytes
+        consumer._fetch_max_wait_ms = max_wait_ms
+        return consumer
+
+
+class _FetchTunedConsumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _FetchTunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _FetchTunedTransport(faust_aiokafka.Transport):
+    Consumer = _FetchTunedConsumer
+
+
+class HuiyanApp(faust.App):
+    """A Faust app whose worker consumer fetches with ``fetch_tuning`` = (min bytes, max wait ms)."""
+
+    fetch_tuning: tuple[int, int] = (1, 1500)
+
+    def _new_transport(self) -> Any:
+        return _FetchTunedTransport(self.conf.broker_consumer, self)
+
+
 def create_app(settings: Settings) -> faust.App:
-    app = faust.App(
+    app = HuiyanApp(
         settings.app_id,
         broker=settings.broker,
         store="memory://",
@@ -31,6 +69,7 @@ def create_app(settings: Settings) -> faust.App:
         consumer_max_fetch_size=4_194_304,
         autodiscover=False,
     )
+    app.fetch_tuning = (settings.fetch_min_bytes, settings.fetch_max_wait_ms)
     if settings.metrics_enabled:
         # Faust's own sensor and Huiyan's metrics share one registry, both on /metrics.
         setup_prometheus_sensors(app, pattern="/metrics", registry=metrics.REGISTRY, name_prefix="faust")

@@ -132,6 +132,24 @@ SETTINGS: tuple[Setting, ...] = (
         "1 decides and delivers strictly in turn (benchmarks/RESULTS.md compares them).",
     ),
     Setting(
+        "fetch_min_bytes",
+        "HUIYAN_FETCH_MIN_BYTES",
+        65536,
+        _positive_int,
+        "Bytes of events the broker gathers before it answers a worker's fetch, unless "
+        "`HUIYAN_FETCH_MAX_WAIT_MS` passes first. With 1 (Kafka's default) every arriving event costs a "
+        "fetch request, and below the maximum rate the broker needed up to 0.6 of a core "
+        "(benchmarks/RESULTS.md).",
+    ),
+    Setting(
+        "fetch_max_wait_ms",
+        "HUIYAN_FETCH_MAX_WAIT_MS",
+        100,
+        _positive_int,
+        "Longest wait, in milliseconds, of a worker's fetch for `HUIYAN_FETCH_MIN_BYTES`: below the "
+        "maximum rate it adds up to this much to an event's latency and makes batches larger.",
+    ),
+    Setting(
         "session_timeout_s",
         "HUIYAN_SESSION_TIMEOUT_S",
         15,
@@ -222,7 +240,7 @@ SETTINGS: tuple[Setting, ...] = (
         "HUIYAN_MODEL_DIR",
         "",
         str,
-        "Classifier model directory; empty means the bundled `classifiers/models/text-v2`.",
+        "Classifier model directory; empty means the bundled `classifiers/models/text-v3`.",
     ),
     Setting(
         "classifier_timeout_ms",
@@ -258,6 +276,8 @@ class Settings:
     batch_max: int
     batch_within_ms: int
     delivery_in_flight: int
+    fetch_min_bytes: int
+    fetch_max_wait_ms: int
     session_timeout_s: int
     max_event_bytes: int
     max_media_bytes: int
