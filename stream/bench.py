@@ -335,6 +335,15 @@ class LoadGenerator:
             raise RuntimeError(f"the bench could not produce every event: {self.failures[:3]}")
 
 
+def served_model(settings: Settings) -> str:
+    """The workers' model as decisions name it: ``name@content hash``."""
+    from classifiers.text_model import DEFAULT_MODEL_DIR, model_version
+
+    model_dir = Path(settings.model_dir) if settings.model_dir else DEFAULT_MODEL_DIR
+    name = json.loads((model_dir / "model.json").read_text("utf-8"))["name"]
+    return f"{name}@{model_version(model_dir)}"
+
+
 def _wait_ready(deployment: Deployment, texts: list[str]) -> None:
     """Warm-up: every worker has joined the group and decided events before the clock starts."""
     time.sleep(8)
@@ -440,7 +449,10 @@ def run_bench(
         "date": isoformat(datetime.now(UTC)),
         "machine": f"{os.cpu_count()} CPUs",
         "texts": len(texts),
+        "model": served_model(settings),
         "settings": {
+            "HUIYAN_FETCH_MIN_BYTES": settings.fetch_min_bytes,
+            "HUIYAN_FETCH_MAX_WAIT_MS": settings.fetch_max_wait_ms,
             "HUIYAN_DELIVERY_IN_FLIGHT": settings.delivery_in_flight,
             "HUIYAN_BATCH_MAX": settings.batch_max,
             "HUIYAN_BATCH_WITHIN_MS": settings.batch_within_ms,

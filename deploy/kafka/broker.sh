@@ -10,7 +10,12 @@
 # Every command is safe to repeat. Settings (environment):
 #   HUIYAN_KAFKA_PORT (19092), HUIYAN_KAFKA_CONTROLLER_PORT (19093),
 #   HUIYAN_KAFKA_HOME (<repo>/.kafka: config, data, log, pid), HUIYAN_KAFKA_START_TIMEOUT (120 s),
-#   HUIYAN_KAFKA_HEAP (-Xms256m -Xmx512m).
+#   HUIYAN_KAFKA_HEAP (-Xms256m -Xmx512m),
+#   HUIYAN_KAFKA_JVM_OPTS (-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1).
+# TieredStopAtLevel=1 compiles with C1 only. With the C2 compiler, the broker on this project's 2-core
+# machine spent 0.25 of a core compiling, minutes into a steady load of 180 events/s: half of its CPU,
+# taken from the workers (benchmarks/RESULTS.md, fifth session). Drop the flag for a long-running broker
+# on more cores.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +25,7 @@ cport="${HUIYAN_KAFKA_CONTROLLER_PORT:-19093}"
 home="${HUIYAN_KAFKA_HOME:-$repo/.kafka}"
 timeout_s="${HUIYAN_KAFKA_START_TIMEOUT:-120}"
 heap="${HUIYAN_KAFKA_HEAP:--Xms256m -Xmx512m}"
+jvm_opts="${HUIYAN_KAFKA_JVM_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1}"
 pidfile="$home/broker.pid"
 logfile="$home/broker.log"
 cpfile="$home/classpath.txt"
@@ -59,8 +65,8 @@ write_config() {
 
 java_args() {
   # The JVM command line, one argument per line (setsid needs a program, not a shell function).
-  local a; read -r -a a <<< "$heap"
-  printf '%s\n' java "${a[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  local a o; read -r -a a <<< "$heap"; read -r -a o <<< "$jvm_opts"
+  printf '%s\n' java "${a[@]}" "${o[@]}" -Djava.awt.headless=true \
     "-Dlog4j2.configurationFile=$here/log4j2.properties" -cp "$(cat "$cpfile")"
 }
 

@@ -70,3 +70,10 @@ def test_shipped_weights_stay_within_30_mb() -> None:
     weights = [*models.rglob("*.safetensors"), *models.rglob("*.onnx")]
     assert (DEFAULT_MODEL_DIR / ONNX_FILE) in weights
     assert sum(p.stat().st_size for p in weights) <= 30 * 1024 * 1024
+
+
+def test_the_bench_records_the_version_decisions_carry(model: TextRiskModel) -> None:
+    from stream.bench import served_model
+    from stream.settings import Settings
+
+    assert served_model(Settings.from_env({})) == model.version
