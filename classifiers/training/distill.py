@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from classifiers.data import DEFAULT_ROOT
@@ -41,16 +40,17 @@ from classifiers.training.finetune import (
     MANIFEST,
     Recipe,
     ai_register_examples,
-    batches,
-    collate,
     dev_report,
     encode,
+    logits_of,
     masked_bce,
     merge_examples,
     predict,
+    save_model,
+    train_model,
 )
 from classifiers.training.manifest import verify_manifest
-from classifiers.training.pretrain import adamw, load_tokenizer
+from classifiers.training.pretrain import load_tokenizer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,18 +70,6 @@ def teacher_version(teacher_dir: Path) -> str:
     for name in ("model.safetensors", "config.json", "vocab.txt"):
         digest.update((teacher_dir / name).read_bytes())
     return digest.hexdigest()[:16]
-
-
-@torch.no_grad()
-def logits_of(model: PreTrainedModel, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
-    model.eval()
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        input_ids, mask = collate(ids, rows)
-        out[rows] = model(input_ids=input_ids, attention_mask=mask).logits.numpy()
-    return out
 
 
 def student_of(teacher_dir: Path, layers: tuple[int, ...], dropout: float) -> PreTrainedModel:
@@ -157,56 +145,19 @@ def main() -> None:
             np.save(args.teacher_cache, teacher_logits.numpy())
     print(f"teacher logits in {(time.time() - started) / 60:.1f} min", flush=True)
 
+    def losses(logits: torch.Tensor, rows: list[int]) -> dict[str, torch.Tensor]:
+        hard = masked_bce(logits, labels[rows])
+        soft = soft_bce(logits, teacher_logits[rows], recipe.temperature)
+        return {"loss": (1 - recipe.alpha) * hard + recipe.alpha * soft, "hard": hard, "soft": soft}
+
     model = student_of(args.teacher, recipe.layers, base.dropout)
-    model.train()
-    optimizer = adamw(model, lr=recipe.lr, weight_decay=base.weight_decay)
-    per_epoch = len(train) - len(benign) + int(len(benign) * base.benign_keep)
-    total_steps = int(per_epoch / base.batch_size * recipe.epochs)
-    warmup = int(total_steps * base.warmup_ratio)
-    history: list[dict[str, Any]] = []
-    step, started = 0, time.time()
-    while step < total_steps:
-        chosen = [i for i in range(len(train)) if i not in benign or rng.random() < base.benign_keep]
-        subset = [train_ids[i] for i in chosen]
-        for rows in batches(subset, base.batch_size, rng):
-            if step >= total_steps:
-                break
-            lr = recipe.lr * min(
-                (step + 1) / max(1, warmup), max(0.0, (total_steps - step) / (total_steps - warmup))
-            )
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            input_ids, mask = collate(subset, rows)
-            index = [chosen[r] for r in rows]
-            logits = model(input_ids=input_ids, attention_mask=mask).logits
-            hard = masked_bce(logits, labels[index])
-            soft = soft_bce(logits, teacher_logits[index], recipe.temperature)
-            loss = (1 - recipe.alpha) * hard + recipe.alpha * soft
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            if step % 100 == 0 or step == total_steps:
-                entry = {
-                    "step": step,
-                    "of": total_steps,
-                    "loss": loss.item(),
-                    "hard": hard.item(),
-                    "soft": soft.item(),
-                    "lr": lr,
-                    "minutes": (time.time() - started) / 60,
-                }
-                history.append(entry)
-                print(json.dumps(entry), flush=True)
+    run = train_model(
+        model, train_ids, benign, base, lr=recipe.lr, epochs=recipe.epochs, rng=rng, losses=losses
+    )
 
     report = dev_report(predict(model, dev_ids), dev)
     print(json.dumps(report, indent=1), flush=True)
-    args.output.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.to(torch.float16).contiguous() for k, v in model.state_dict().items()}
-    save_file(weights, str(args.output / "model.safetensors"), metadata={"format": "pt"})
-    model.config.save_pretrained(args.output)
-    (args.output / "vocab.txt").write_bytes((args.teacher / "vocab.txt").read_bytes())
+    save_model(model, args.output, args.teacher / "vocab.txt")
     log = {
         "recipe": asdict(recipe),
         "fine_tuning_recipe": asdict(base),
@@ -214,10 +165,10 @@ def main() -> None:
         "data_sha256": data_hashes,
         "train_texts": len(train),
         "dev_texts": len(dev),
-        "steps": total_steps,
-        "minutes": (time.time() - started) / 60,
+        "steps": run.steps,
+        "minutes": (time.time() - run.started) / 60,
         "dev_at_0.5": report,
-        "history": history,
+        "history": run.history,
     }
     (args.output / "distill-log.json").write_text(
         json.dumps(log, ensure_ascii=False, indent=1) + "\n", "utf-8"

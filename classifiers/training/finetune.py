@@ -28,6 +28,7 @@ import os
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -117,16 +118,92 @@ def masked_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(model: PreTrainedModel, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
+def logits_of(model: PreTrainedModel, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
+    """The model's logits for every row of ``ids``, in eval mode, batched by length."""
     model.eval()
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    scores = np.zeros((len(ids), len(TASKS)), dtype=np.float32)
+    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         input_ids, mask = collate(ids, rows)
-        scores[rows] = torch.sigmoid(model(input_ids=input_ids, attention_mask=mask).logits).numpy()
+        out[rows] = model(input_ids=input_ids, attention_mask=mask).logits.numpy()
+    return out
+
+
+def predict(model: PreTrainedModel, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
+    scores = torch.sigmoid(torch.from_numpy(logits_of(model, ids, batch_size))).numpy()
     model.train()
     return scores
+
+
+@dataclass
+class TrainingRun:
+    steps: int
+    started: float  # time.time() when the first step began
+    history: list[dict[str, Any]]
+
+
+def train_model(
+    model: PreTrainedModel,
+    train_ids: list[list[int]],
+    benign: set[int],
+    recipe: Recipe,
+    *,
+    lr: float,
+    epochs: float,
+    rng: random.Random,
+    losses: Callable[[torch.Tensor, list[int]], dict[str, torch.Tensor]],
+) -> TrainingRun:
+    """The training loop of fine-tuning and distillation: AdamW with linear warm-up and decay, batches
+    grouped by length, every non-benign text and a fresh ``benign_keep`` sample of the ``benign`` rows
+    each epoch. ``losses(logits, rows)`` returns named loss terms for the batch of training rows
+    ``rows``; the one named ``loss`` is minimised and all are logged every 100 steps."""
+    model.train()
+    optimizer = adamw(model, lr=lr, weight_decay=recipe.weight_decay)
+    per_epoch = len(train_ids) - len(benign) + int(len(benign) * recipe.benign_keep)
+    total_steps = int(per_epoch / recipe.batch_size * epochs)
+    warmup = int(total_steps * recipe.warmup_ratio)
+    run = TrainingRun(total_steps, time.time(), [])
+    step = 0
+    while step < total_steps:
+        # Each epoch sees every harmful or partly-labelled text and a fresh sample of benign ones.
+        chosen = [i for i in range(len(train_ids)) if i not in benign or rng.random() < recipe.benign_keep]
+        subset = [train_ids[i] for i in chosen]
+        for rows in batches(subset, recipe.batch_size, rng):
+            if step >= total_steps:
+                break
+            step_lr = lr * min(
+                (step + 1) / max(1, warmup), max(0.0, (total_steps - step) / (total_steps - warmup))
+            )
+            for group in optimizer.param_groups:
+                group["lr"] = step_lr
+            input_ids, mask = collate(subset, rows)
+            terms = losses(model(input_ids=input_ids, attention_mask=mask).logits, [chosen[r] for r in rows])
+            terms["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            if step % 100 == 0 or step == total_steps:
+                entry = {
+                    "step": step,
+                    "of": total_steps,
+                    **{name: term.item() for name, term in terms.items()},
+                    "lr": step_lr,
+                    "minutes": (time.time() - run.started) / 60,
+                }
+                run.history.append(entry)
+                print(json.dumps(entry), flush=True)
+    return run
+
+
+def save_model(model: PreTrainedModel, output: Path, vocab: Path) -> None:
+    """fp16 safetensors, the transformers config and the vocabulary, for export and parity checks."""
+    output.mkdir(parents=True, exist_ok=True)
+    weights = {k: v.to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    save_file(weights, str(output / "model.safetensors"), metadata={"format": "pt"})
+    model.config.save_pretrained(output)
+    (output / "vocab.txt").write_bytes(vocab.read_bytes())
 
 
 def dev_report(scores: np.ndarray, examples: list[MultiLabelExample]) -> dict[str, dict[str, float]]:
@@ -206,73 +283,37 @@ def main() -> None:
         rng.shuffle(train)
         rng.shuffle(dev)
         train, dev = train[: args.limit], dev[: args.limit]
-    harmful_or_partial = [e for e in train if any(label != 0 for label in e.labels)]
-    benign = [e for e in train if all(label == 0 for label in e.labels)]
+    benign = {i for i, e in enumerate(train) if all(label == 0 for label in e.labels)}
     train_ids = encode(tokenizer, [e.text for e in train], recipe.max_len)
     dev_ids = encode(tokenizer, [e.text for e in dev], recipe.max_len)
     labels = torch.tensor([e.labels for e in train], dtype=torch.float32)
-    benign_index = {id(e) for e in benign}
     print(f"train {len(train)} texts ({len(benign)} benign), dev {len(dev)}", flush=True)
 
     model = build_model(recipe, args.encoder)
-    model.train()
-    optimizer = adamw(model, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    per_epoch = len(harmful_or_partial) + int(len(benign) * recipe.benign_keep)
-    total_steps = int(per_epoch / recipe.batch_size * recipe.epochs)
-    warmup = int(total_steps * recipe.warmup_ratio)
-    history: list[dict[str, Any]] = []
-    step, started = 0, time.time()
-    while step < total_steps:
-        # Each epoch sees every harmful or partly-labelled text and a fresh sample of benign ones.
-        chosen = [
-            i for i, e in enumerate(train) if id(e) not in benign_index or rng.random() < recipe.benign_keep
-        ]
-        subset = [train_ids[i] for i in chosen]
-        for rows in batches(subset, recipe.batch_size, rng):
-            if step >= total_steps:
-                break
-            lr = recipe.lr * min(
-                (step + 1) / max(1, warmup), max(0.0, (total_steps - step) / (total_steps - warmup))
-            )
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            input_ids, mask = collate(subset, rows)
-            loss = masked_bce(
-                model(input_ids=input_ids, attention_mask=mask).logits, labels[[chosen[r] for r in rows]]
-            )
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            if step % 100 == 0 or step == total_steps:
-                entry = {
-                    "step": step,
-                    "of": total_steps,
-                    "loss": loss.item(),
-                    "lr": lr,
-                    "minutes": (time.time() - started) / 60,
-                }
-                history.append(entry)
-                print(json.dumps(entry), flush=True)
+    run = train_model(
+        model,
+        train_ids,
+        benign,
+        recipe,
+        lr=recipe.lr,
+        epochs=recipe.epochs,
+        rng=rng,
+        losses=lambda logits, rows: {"loss": masked_bce(logits, labels[rows])},
+    )
 
     report = dev_report(predict(model, dev_ids), dev)
     print(json.dumps(report, indent=1), flush=True)
-    args.output.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.to(torch.float16).contiguous() for k, v in model.state_dict().items()}
-    save_file(weights, str(args.output / "model.safetensors"), metadata={"format": "pt"})
-    model.config.save_pretrained(args.output)
-    (args.output / "vocab.txt").write_bytes((args.encoder / "vocab.txt").read_bytes())
+    save_model(model, args.output, args.encoder / "vocab.txt")
     log = {
         "recipe": asdict(recipe),
         "data_sha256": data_hashes,
         "train_texts": len(train),
         "dev_texts": len(dev),
         "ai_register_examples": len(ai_register_examples()),
-        "steps": total_steps,
-        "minutes": (time.time() - started) / 60,
+        "steps": run.steps,
+        "minutes": (time.time() - run.started) / 60,
         "dev_at_0.5": report,
-        "history": history,
+        "history": run.history,
     }
     (args.output / "finetune-log.json").write_text(
         json.dumps(log, ensure_ascii=False, indent=1) + "\n", "utf-8"
