@@ -37,6 +37,17 @@ def model_version(model_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def served_model_dir(configured: str) -> Path:
+    """The model directory a worker serves: ``HUIYAN_MODEL_DIR``'s value, or the bundled model when empty."""
+    return Path(configured) if configured else DEFAULT_MODEL_DIR
+
+
+def versioned_name(model_dir: Path) -> str:
+    """``name@content hash``, as every decision records the model that scored it."""
+    card = json.loads((model_dir / "model.json").read_text("utf-8"))
+    return f"{card['name']}@{model_version(model_dir)}"
+
+
 class TextRiskModel:
     """The rumor / vulgar / impersonation classifier behind the pipeline's ``TextClassifier`` interface."""
 
@@ -48,7 +59,7 @@ class TextRiskModel:
         card = json.loads((model_dir / "model.json").read_text("utf-8"))
         self.categories: tuple[str, ...] = tuple(card["categories"])
         self.max_len: int = int(card["max_len"])
-        self.version = f"{card['name']}@{model_version(model_dir)}"
+        self.version = versioned_name(model_dir)
         self.batch_size = batch_size
         self.tokenizer = BertWordPieceTokenizer(
             str(model_dir / "vocab.txt"),

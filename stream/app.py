@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import aiokafka
 import faust
@@ -23,7 +23,7 @@ class _FetchTunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer: aiokafka.AIOKafkaConsumer = super()._create_worker_consumer(transport)
-        min_bytes, max_wait_ms = getattr(self.app, "fetch_tuning", (1, 1500))
+        min_bytes, max_wait_ms = cast(HuiyanApp, self.app).fetch_tuning
         consumer._fetch_min_bytes = min_bytes
         consumer._fetch_max_wait_ms = max_wait_ms
         return consumer

@@ -337,11 +337,9 @@ class LoadGenerator:
 
 def served_model(settings: Settings) -> str:
     """The workers' model as decisions name it: ``name@content hash``."""
-    from classifiers.text_model import DEFAULT_MODEL_DIR, model_version
+    from classifiers.text_model import served_model_dir, versioned_name
 
-    model_dir = Path(settings.model_dir) if settings.model_dir else DEFAULT_MODEL_DIR
-    name = json.loads((model_dir / "model.json").read_text("utf-8"))["name"]
-    return f"{name}@{model_version(model_dir)}"
+    return versioned_name(served_model_dir(settings.model_dir))
 
 
 def _wait_ready(deployment: Deployment, texts: list[str]) -> None:

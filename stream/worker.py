@@ -32,9 +32,9 @@ def build_context(settings: Settings) -> ModerationContext:
     """
     classifiers: tuple[TextClassifier, ...] = ()
     if settings.classifiers_enabled:
-        from classifiers.text_model import DEFAULT_MODEL_DIR, TextRiskModel
+        from classifiers.text_model import TextRiskModel, served_model_dir
 
-        model_dir = Path(settings.model_dir) if settings.model_dir else DEFAULT_MODEL_DIR
+        model_dir = served_model_dir(settings.model_dir)
         classifiers = (TextRiskModel(model_dir, threads=settings.inference_threads),)
     return ModerationContext(
         policy=load_policy(settings.policy_file),
