@@ -18,6 +18,9 @@ import click
 from stream import __version__
 from stream.settings import Settings, markdown_table
 
+# Where `huiyan train --direct` puts its model (relative to the repository; build/ is not committed).
+DIRECT_MODEL_DIR = "build/text-direct"
+
 
 class _CommandGroup(click.Group):
     """Turns an unreachable or unresponsive broker into one clear line instead of a traceback."""
@@ -293,24 +296,42 @@ def tune(
 
 @main.command()
 @click.option("--pretrain", is_flag=True, help="Also redo the masked-LM pre-training (about 35 minutes).")
-@click.option("--epochs", type=float, help="Fine-tuning epochs of the teacher (default: the recipe's).")
-def train(pretrain: bool, epochs: float | None) -> None:
+@click.option("--epochs", type=float, help="Fine-tuning epochs (default: the recipe's).")
+@click.option(
+    "--direct",
+    is_flag=True,
+    help="Fine-tune the served model's two layers straight from the encoder, without a teacher: one step "
+    f"of 16 minutes where the distillation chain takes 49, into {DIRECT_MODEL_DIR}/ (serve it with "
+    "HUIYAN_MODEL_DIR). "
+    "It meets the dev targets with less margin (model card).",
+)
+def train(pretrain: bool, epochs: float | None, direct: bool) -> None:
     """Fine-tune the teacher from the committed encoder, distil the served model from it and export it
-    for serving (train extra)."""
+    for serving (train extra). With --direct, fine-tune a 2-layer model without a teacher instead."""
     import runpy
 
-    teacher = str(Path(__file__).resolve().parents[1] / "build" / "teacher")
+    repo = Path(__file__).resolve().parents[1]
     steps: list[tuple[str, list[str]]] = [("classifiers.training.pretrain", [])] if pretrain else []
     tuning = ["--epochs", str(epochs)] if epochs else []
-    steps += [
-        ("classifiers.training.finetune", ["--output", teacher, *tuning]),
-        ("classifiers.training.distill", ["--teacher", teacher]),
-        ("classifiers.training.export", []),
-    ]
+    if direct:
+        output = str(repo / DIRECT_MODEL_DIR)
+        steps += [
+            ("classifiers.training.finetune", ["--layers", "0,1", "--output", output, *tuning]),
+            ("classifiers.training.export", ["--model", output]),
+        ]
+    else:
+        teacher = str(repo / "build" / "teacher")
+        steps += [
+            ("classifiers.training.finetune", ["--output", teacher, *tuning]),
+            ("classifiers.training.distill", ["--teacher", teacher]),
+            ("classifiers.training.export", []),
+        ]
     for module, arguments in steps:
         click.echo(f"== {module} {' '.join(arguments)}", err=True)
         sys.argv = [module, *arguments]
         runpy.run_module(module, run_name="__main__")
+    if direct:
+        click.echo(f"serve it with HUIYAN_MODEL_DIR={repo / DIRECT_MODEL_DIR}", err=True)
 
 
 @main.command()

@@ -42,6 +42,7 @@ from classifiers.training.finetune import (
     ai_register_examples,
     dev_report,
     encode,
+    keep_layers,
     logits_of,
     masked_bce,
     merge_examples,
@@ -75,11 +76,8 @@ def teacher_version(teacher_dir: Path) -> str:
 def student_of(teacher_dir: Path, layers: tuple[int, ...], dropout: float) -> PreTrainedModel:
     """The teacher with only ``layers`` of its encoder, heads and embeddings as they are."""
     model = AutoModelForSequenceClassification.from_pretrained(teacher_dir, dtype=torch.float32)
-    encoder = model.base_model.encoder
-    encoder.layer = torch.nn.ModuleList([encoder.layer[i] for i in layers])
-    model.config.num_hidden_layers = len(layers)
     model.config.hidden_dropout_prob = dropout
-    return model
+    return keep_layers(model, layers)
 
 
 def soft_bce(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -15,6 +15,8 @@ Recipe (seeded, pinned data manifest ``finetune-manifest.json``):
   card documents them. ``ai_register_dev.jsonl`` (150 more) is only evaluated on.
 - Batches are grouped by length (sorted within a shuffled pool) so little padding is computed.
 - Texts are truncated to ``max_len`` tokens; serving truncates the same way.
+- ``--layers 0,1`` keeps only those encoder layers: the served model's size, fine-tuned without a teacher
+  (``huiyan train --direct``; the model card compares it with the distilled model).
 
 Output: ``--output`` gets ``model.safetensors`` (fp16), ``config.json``, ``vocab.txt`` and
 ``finetune-log.json``. Export to ONNX for serving is ``classifiers.training.export``.
@@ -226,7 +228,16 @@ def dev_report(scores: np.ndarray, examples: list[MultiLabelExample]) -> dict[st
     return report
 
 
-def build_model(recipe: Recipe, encoder_dir: Path) -> PreTrainedModel:
+def keep_layers(model: PreTrainedModel, layers: tuple[int, ...]) -> PreTrainedModel:
+    """``model`` with only ``layers`` of its encoder (in that order); embeddings and heads as they are."""
+    encoder: Any = model.base_model.encoder  # typed as a Module or Tensor attribute by torch
+    encoder.layer = torch.nn.ModuleList([encoder.layer[i] for i in layers])
+    model.config.num_hidden_layers = len(layers)
+    return model
+
+
+def build_model(recipe: Recipe, encoder_dir: Path, layers: tuple[int, ...] | None = None) -> PreTrainedModel:
+    """The pre-trained encoder with three fresh heads; ``layers``: keep only these encoder layers."""
     config = AutoConfig.from_pretrained(encoder_dir)
     config.num_labels = len(TASKS)
     config.problem_type = "multi_label_classification"
@@ -238,7 +249,7 @@ def build_model(recipe: Recipe, encoder_dir: Path) -> PreTrainedModel:
     missing, unexpected = model.base_model.load_state_dict(encoder, strict=False)
     # A pooler (BERT's) is not trained by masked-LM pre-training; it starts fresh here like the heads.
     assert not unexpected and all(k.startswith("pooler.") for k in missing), (missing, unexpected)
-    return model
+    return keep_layers(model, layers) if layers else model
 
 
 def main() -> None:
@@ -256,6 +267,7 @@ def main() -> None:
         help="train on the texts labelled for this task (and the benign ones) only: a single-task model "
         "for comparing with the shared one",
     )
+    parser.add_argument("--layers", help="encoder layers to keep, e.g. 0,1 (default: all)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--write-manifest", action="store_true")
     args = parser.parse_args()
@@ -289,7 +301,8 @@ def main() -> None:
     labels = torch.tensor([e.labels for e in train], dtype=torch.float32)
     print(f"train {len(train)} texts ({len(benign)} benign), dev {len(dev)}", flush=True)
 
-    model = build_model(recipe, args.encoder)
+    layers = tuple(int(i) for i in args.layers.split(",")) if args.layers else None
+    model = build_model(recipe, args.encoder, layers)
     run = train_model(
         model,
         train_ids,
@@ -306,6 +319,7 @@ def main() -> None:
     save_model(model, args.output, args.encoder / "vocab.txt")
     log = {
         "recipe": asdict(recipe),
+        "encoder_layers": list(layers) if layers else "all",
         "data_sha256": data_hashes,
         "train_texts": len(train),
         "dev_texts": len(dev),
