@@ -1,8 +1,9 @@
 """The naive service a user would write first, for ``huiyan bench`` to compare against: consume one
 event, call a ``transformers`` text-classification pipeline on its text, produce a decision, repeat.
 
-Same model weights (the torch copy in the model directory), same topics and settings as a worker;
-no batching, no ONNX Runtime, no label checks. Not used in production. Needs the ``train`` extra.
+Same model weights (the torch copy in the workers' model directory, ``HUIYAN_MODEL_DIR`` included), same
+topics and settings as a worker; no batching, no ONNX Runtime, no label checks. Not used in production.
+Needs the ``train`` extra.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 from transformers import AutoModelForSequenceClassification, BertTokenizerFast, pipeline
 
-from classifiers.text_model import DEFAULT_MODEL_DIR
+from classifiers.text_model import served_model_dir
 from stream.settings import Settings
 
 
 def main() -> None:
     settings = Settings.from_env()
-    model_dir = DEFAULT_MODEL_DIR
+    model_dir = served_model_dir(settings.model_dir)  # the weights the workers serve
     classify = pipeline(
         "text-classification",
         model=AutoModelForSequenceClassification.from_pretrained(model_dir),
