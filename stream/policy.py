@@ -114,8 +114,11 @@ class Policy:
     overrides: tuple[Override, ...] = ()
     term_list_docs: tuple[Any, ...] = ()
     strikes: StrikeRule | None = None
-    # (tenant, scene) -> resolved rules; filled on first use (tenants and scenes are few).
+    # (tenant, scene) -> resolved rules; filled on first use, up to a bound (producers name them).
     _resolved: dict[tuple[str, str], Rules] = field(default_factory=dict, compare=False, repr=False)
+    # The overrides that apply (their indices) -> the rules they make: built once per combination, however
+    # many tenants or scenes share it, since a combination with term lists compiles an automaton.
+    _combined: dict[tuple[int, ...], Rules] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def finding_actions(self) -> Mapping[str, Action]:
@@ -144,35 +147,41 @@ class Policy:
         key = (tenant, scene)
         if (rules := self._resolved.get(key)) is not None:
             return rules
-        applying = sorted(
-            (o for o in self.overrides if o.applies(tenant, scene)), key=lambda o: o.specificity
-        )
-        if not applying:
-            rules = self.base
-        else:
-            docs = list(self.term_list_docs)
-            findings = dict(self.base.finding_actions)
-            categories = dict(self.base.categories)
-            failure = self.base.classifier_failure_action
-            for override in applying:
-                findings.update(override.finding_actions)
-                categories.update(override.categories)
-                failure = override.classifier_failure_action or failure
-                docs += override.term_list_docs
-            rules = Rules(
-                scope=" + ".join(o.label for o in applying),
-                finding_actions=findings,
-                severity_actions=self.base.severity_actions,
-                categories=categories,
-                classifier_failure_action=failure,
-                # Validated when the policy was parsed; names stay unique across base and overrides.
-                term_lists=parse_term_lists(docs)
-                if docs != list(self.term_list_docs)
-                else self.base.term_lists,
+        applying = tuple(
+            sorted(
+                (i for i, o in enumerate(self.overrides) if o.applies(tenant, scene)),
+                key=lambda i: self.overrides[i].specificity,
             )
+        )
+        if (rules := self._combined.get(applying)) is None:
+            rules = self._combine([self.overrides[i] for i in applying])
+            self._combined[applying] = rules  # bounded by the policy: its overrides' combinations
         if len(self._resolved) < 10_000:  # tenants and scenes come from producers: bound the cache
             self._resolved[key] = rules
         return rules
+
+    def _combine(self, applying: list[Override]) -> Rules:
+        """The base with ``applying`` laid over it, in order (the last wins)."""
+        if not applying:
+            return self.base
+        docs = list(self.term_list_docs)
+        findings = dict(self.base.finding_actions)
+        categories = dict(self.base.categories)
+        failure = self.base.classifier_failure_action
+        for override in applying:
+            findings.update(override.finding_actions)
+            categories.update(override.categories)
+            failure = override.classifier_failure_action or failure
+            docs += override.term_list_docs
+        return Rules(
+            scope=" + ".join(o.label for o in applying),
+            finding_actions=findings,
+            severity_actions=self.base.severity_actions,
+            categories=categories,
+            classifier_failure_action=failure,
+            # Validated when the policy was parsed; names stay unique across base and overrides.
+            term_lists=parse_term_lists(docs) if docs != list(self.term_list_docs) else self.base.term_lists,
+        )
 
 
 def _action(value: Any, where: str) -> Action:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,6 +169,51 @@ def test_invalid_overrides_and_lists_are_rejected_with_the_key_named(extra: str,
 def test_resolved_rules_are_cached_per_tenant_and_scene() -> None:
     policy = parse_policy(OVERRIDES)
     assert policy.rules_for("kids", "comment") is policy.rules_for("kids", "comment")
+
+
+SCENE_TERMS = (
+    MINIMAL
+    + """
+term_lists:
+  - {name: 通用封禁, action: block, terms: [办证刻章]}
+overrides:
+  - scene: comment
+    term_lists:
+      - {name: 评论区引流, action: flag, terms: [加微信]}
+  - tenant: kids
+    categories: {vulgar: {flag: 0.2, block: 0.6}}
+"""
+)
+
+
+def test_an_overrides_term_lists_compile_once_however_many_tenants_share_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import stream.policy
+
+    policy = parse_policy(SCENE_TERMS)
+    compiled: list[int] = []
+    parse = stream.policy.parse_term_lists
+
+    def counting(docs: Any) -> Any:
+        compiled.append(len(docs))
+        return parse(docs)
+
+    monkeypatch.setattr(stream.policy, "parse_term_lists", counting)
+    text = "想要办证刻章的加微信"
+    # Producers name tenants freely: more of them than the (tenant, scene) cache keeps.
+    for index in range(10_050):
+        rules = policy.rules_for(f"tenant-{index}", "comment")
+        assert rules.scope == "scene=comment"
+    assert sorted(m.name for m in rules.term_lists.match(text)) == ["评论区引流", "通用封禁"]
+    assert compiled == [2]  # the base's list and the comment scene's, once
+    kids = policy.rules_for("kids", "comment")
+    assert kids.scope == "scene=comment + tenant=kids"
+    assert kids.categories["vulgar"].flag == 0.2
+    assert sorted(m.name for m in kids.term_lists.match(text)) == ["评论区引流", "通用封禁"]
+    assert compiled == [2, 2]  # another combination of overrides: its own automaton
+    assert [m.name for m in policy.rules_for("tenant-1", "post").term_lists.match(text)] == ["通用封禁"]
+    assert compiled == [2, 2]  # no override with lists applies: the base's automaton serves
 
 
 def test_policy_check_command_summarises_a_good_file_and_names_the_bad_key(tmp_path: Path) -> None:
