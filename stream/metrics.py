@@ -61,6 +61,13 @@ LABEL_FINDINGS = Counter(
     ["code", "severity"],
     registry=REGISTRY,
 )
+NOTES = Counter(
+    "huiyan_decision_notes",
+    "Notes on decisions, by code: text_truncated, or classifier_unscored (a classifier failed or timed out "
+    "on the event's text, whether or not the policy acted on it)",
+    ["code"],
+    registry=REGISTRY,
+)
 DEAD_LETTERS = Counter(
     "huiyan_dead_letters",
     "Events sent to the dead-letter topic, by reason code",
@@ -137,6 +144,8 @@ def record_decisions(decisions: Sequence[Decision]) -> None:
             REASONS.labels(reason.category, reason.action).inc()
         for finding in decision.label_findings:
             LABEL_FINDINGS.labels(finding.code, finding.severity).inc()
+        for note in decision.notes:
+            NOTES.labels(note.code).inc()
 
 
 def record_dead_letter(reason: RejectReason) -> None:

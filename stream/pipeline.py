@@ -112,10 +112,10 @@ def moderate_under(
             matches = rules.term_lists.match(event.text) if event.text else ()
             reasons = _label_reasons(report.findings, policy, rules)
             reasons += _term_reasons(matches, policy, rules)
-            if not any(m.action == "allow" for m in matches):
+            if not any(m.action == "allow" for m in matches):  # an allow list: scores are not acted on
                 reasons += _score_reasons(scores[index], policy, rules)
-            if event.text:
-                reasons += _failure_reasons(failures, policy, rules)
+                if event.text:
+                    reasons += _failure_reasons(failures, policy, rules)
             reasons += _strike_reasons(event, policy, context)
             action = _strongest(reasons)
             decided_at = context.clock()
@@ -210,19 +210,29 @@ def moderate_raw(
     return BatchOutcome(decisions=decided, rejections=rejections, shadow=shadowed, strikes=strikes)
 
 
+@dataclass(frozen=True, slots=True)
+class ClassifierFailure:
+    """A classifier that failed or timed out on a batch: its categories went unscored."""
+
+    name: str
+    why: str
+    categories: tuple[str, ...]
+
+
 def _score(
     events: Sequence[ContentEvent],
     classifiers: Sequence[TextClassifier],
     timeout_s: float | None = None,
-) -> tuple[list[dict[str, float]], list[list[Note]], list[tuple[str, str]]]:
+) -> tuple[list[dict[str, float]], list[list[Note]], list[ClassifierFailure]]:
     """Scores the events' texts with every classifier, in one batch per classifier.
 
-    Returns per event its scores and notes (an over-long text is cut, with a note, never refused), and
-    the classifiers that failed or timed out, with why: a failure is reported, not fatal.
+    Returns per event its scores and notes (an over-long text is cut, with a note, never refused; a text
+    a classifier could not score gets a ``classifier_unscored`` note), and the classifiers that failed
+    or timed out, with why: a failure is reported, not fatal.
     """
     scores: list[dict[str, float]] = [{} for _ in events]
     notes: list[list[Note]] = [[] for _ in events]
-    failures: list[tuple[str, str]] = []
+    failures: list[ClassifierFailure] = []
     indices = [i for i, e in enumerate(events) if e.text]
     texts = [events[i].text or "" for i in indices]
     for classifier in classifiers:
@@ -237,20 +247,30 @@ def _score(
                 timeout_s,
                 len(texts),
             )
-            failures.append((classifier.name, f"timed out after {timeout_s:g} s"))
-            continue
+            failure = ClassifierFailure(
+                classifier.name, f"timed out after {timeout_s:g} s", classifier.categories
+            )
         except Exception:  # A broken model must not stop the stream: the policy's fallback action applies.
             log.exception("classifier %s failed on a batch of %d texts", classifier.name, len(texts))
-            failures.append((classifier.name, "failed"))
-            continue
-        for i, output in zip(indices, predicted, strict=True):
-            scores[i].update(output.scores)
-            if output.truncated:
-                notes[i].append(
-                    Note(
-                        "text_truncated", f"{classifier.name} read the start of a {output.tokens}-token text"
+            failure = ClassifierFailure(classifier.name, "failed", classifier.categories)
+        else:
+            for i, output in zip(indices, predicted, strict=True):
+                scores[i].update(output.scores)
+                if output.truncated:
+                    notes[i].append(
+                        Note(
+                            "text_truncated",
+                            f"{classifier.name} read the start of a {output.tokens}-token text",
+                        )
                     )
-                )
+            continue
+        failures.append(failure)
+        unscored = Note(
+            "classifier_unscored",
+            f"classifier {failure.name} {failure.why}; {', '.join(failure.categories)} unscored",
+        )
+        for i in indices:
+            notes[i].append(unscored)
     return scores, notes, failures
 
 
@@ -332,7 +352,10 @@ def _score_reasons(scores: dict[str, float], policy: Policy, rules: Rules) -> li
     return reasons
 
 
-def _failure_reasons(failures: Sequence[tuple[str, str]], policy: Policy, rules: Rules) -> list[Reason]:
+def _failure_reasons(failures: Sequence[ClassifierFailure], policy: Policy, rules: Rules) -> list[Reason]:
+    """The policy's ``classifier_failure`` action, for each failed classifier whose scores a rule would
+    have acted on: one of its categories is enabled for this tenant and scene. The event's
+    ``classifier_unscored`` note records every failure either way."""
     action = rules.classifier_failure_action
     return [
         Reason(
@@ -340,9 +363,10 @@ def _failure_reasons(failures: Sequence[tuple[str, str]], policy: Policy, rules:
             category="processing",
             action=action,
             basis=f"{_basis(policy, rules)}: classifier_failure -> {action} (fail closed)",
-            message=f"classifier {name} {why}; its categories are unscored",
+            message=f"classifier {failure.name} {failure.why}; its categories are unscored",
         )
-        for name, why in failures
+        for failure in failures
+        if any((rule := rules.categories.get(c)) is not None and rule.enabled for c in failure.categories)
     ]
 
 

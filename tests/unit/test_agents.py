@@ -105,6 +105,31 @@ async def test_failed_delivery_is_retried_until_acknowledged(monkeypatch: pytest
     processor.close()
 
 
+class BrokenModel:
+    name = "broken"
+    version = "0"
+    categories = ("rumor", "vulgar", "impersonation")
+
+    def predict_detailed(self, texts: Any) -> Any:
+        raise RuntimeError("model file is corrupt")
+
+
+async def test_a_failing_classifier_is_counted_in_the_notes_metric() -> None:
+    decisions, dead = RecordingTopic("decisions"), RecordingTopic("dead")
+    processor = _processor(decisions, dead)
+    processor.context = ModerationContext(
+        policy=load_policy(), limits=EventLimits(10_000, 10_000), classifiers=(BrokenModel(),)
+    )
+    unscored = metrics.NOTES.labels("classifier_unscored")
+    before = unscored._value.get()
+    await processor.process([FakeEvent(_good("c-1")), FakeEvent(_good("c-2"))])
+    assert unscored._value.get() - before == 2
+    decided = [json.loads(r["value"]) for r in decisions.sent]
+    assert [[n["code"] for n in d["notes"]] for d in decided] == [["classifier_unscored"]] * 2
+    assert all(d["action"] == "flag" for d in decided)  # the shipped policy fails closed
+    processor.close()
+
+
 async def test_original_larger_than_the_dead_letter_limit_is_truncated_and_marked() -> None:
     decisions, dead = RecordingTopic("decisions"), RecordingTopic("dead")
     processor = _processor(decisions, dead, dlq_max_bytes=100)

@@ -150,6 +150,45 @@ def test_failing_classifier_fails_closed_to_flag() -> None:
     (decision,) = moderate([_event("x")], _context(Broken()))
     assert decision.action == "flag"
     assert [r.code for r in decision.reasons] == ["classifier_failed"]
+    assert [n.code for n in decision.notes] == ["classifier_unscored"]
+    assert "broken failed; rumor unscored" in decision.notes[0].message
+
+
+FAILURE_SCOPES = parse_policy("""
+name: unit-failure-scopes
+label_severity: {violation: flag, warning: allow, info: allow}
+categories:
+  rumor: {flag: 0.5, block: 0.9}
+  vulgar: {flag: 0.6, block: 0.95}
+classifier_failure: flag
+term_lists:
+  - {name: 官方公告, action: allow, terms: [市政府公告]}
+overrides:
+  - tenant: recipes
+    categories: {rumor: {enabled: false, flag: 0.5, block: 0.9}}
+""")
+
+
+AI_NOTICE = "。（本内容由人工智能生成）"
+
+
+@pytest.mark.parametrize(
+    ("tenant", "text", "acted_on"),
+    [
+        pytest.param("shop", "这是一段普通的生成文本" + AI_NOTICE, True, id="scored"),
+        pytest.param("shop", "市政府公告：明天上午停水" + AI_NOTICE, False, id="allow-list"),
+        pytest.param("recipes", "这是一段普通的生成文本" + AI_NOTICE, False, id="categories-off"),
+    ],
+)
+def test_a_classifier_failure_is_acted_on_only_where_its_scores_would_be(
+    tenant: str, text: str, acted_on: bool
+) -> None:
+    context = dataclasses.replace(_context(Broken()), policy=FAILURE_SCOPES)
+    (decision,) = moderate([_event("x", text=text, tenant=tenant)], context)
+    assert ("classifier_failed" in [r.code for r in decision.reasons]) is acted_on
+    assert decision.action == ("flag" if acted_on else "allow")
+    # The failure is recorded on the decision either way.
+    assert [n.code for n in decision.notes] == ["classifier_unscored"]
 
 
 class Slow:
