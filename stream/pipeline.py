@@ -247,24 +247,22 @@ def _score(
                 timeout_s,
                 len(texts),
             )
-            failure = ClassifierFailure(
-                classifier.name, f"timed out after {timeout_s:g} s", classifier.categories
-            )
+            why = f"timed out after {timeout_s:g} s"
+            failures.append(ClassifierFailure(classifier.name, why, classifier.categories))
+            continue
         except Exception:  # A broken model must not stop the stream: the policy's fallback action applies.
             log.exception("classifier %s failed on a batch of %d texts", classifier.name, len(texts))
-            failure = ClassifierFailure(classifier.name, "failed", classifier.categories)
-        else:
-            for i, output in zip(indices, predicted, strict=True):
-                scores[i].update(output.scores)
-                if output.truncated:
-                    notes[i].append(
-                        Note(
-                            "text_truncated",
-                            f"{classifier.name} read the start of a {output.tokens}-token text",
-                        )
-                    )
+            failures.append(ClassifierFailure(classifier.name, "failed", classifier.categories))
             continue
-        failures.append(failure)
+        for i, output in zip(indices, predicted, strict=True):
+            scores[i].update(output.scores)
+            if output.truncated:
+                notes[i].append(
+                    Note(
+                        "text_truncated", f"{classifier.name} read the start of a {output.tokens}-token text"
+                    )
+                )
+    for failure in failures:
         unscored = Note(
             "classifier_unscored",
             f"classifier {failure.name} {failure.why}; {', '.join(failure.categories)} unscored",

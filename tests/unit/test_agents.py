@@ -68,8 +68,12 @@ def _good(content_id: str) -> bytes:
     ).encode()
 
 
-def _processor(decisions: RecordingTopic, dead: RecordingTopic, dlq_max_bytes: int = 1000) -> BatchProcessor:
-    context = ModerationContext(policy=load_policy(), limits=EventLimits(10_000, 10_000))
+def _processor(
+    decisions: RecordingTopic, dead: RecordingTopic, dlq_max_bytes: int = 1000, classifiers: Any = ()
+) -> BatchProcessor:
+    context = ModerationContext(
+        policy=load_policy(), limits=EventLimits(10_000, 10_000), classifiers=classifiers
+    )
     return BatchProcessor(
         context,
         Topics(content=None, decisions=decisions, dead_letters=dead, shadow_decisions=None, strikes=None),
@@ -116,10 +120,7 @@ class BrokenModel:
 
 async def test_a_failing_classifier_is_counted_in_the_notes_metric() -> None:
     decisions, dead = RecordingTopic("decisions"), RecordingTopic("dead")
-    processor = _processor(decisions, dead)
-    processor.context = ModerationContext(
-        policy=load_policy(), limits=EventLimits(10_000, 10_000), classifiers=(BrokenModel(),)
-    )
+    processor = _processor(decisions, dead, classifiers=(BrokenModel(),))
     unscored = metrics.NOTES.labels("classifier_unscored")
     before = unscored._value.get()
     await processor.process([FakeEvent(_good("c-1")), FakeEvent(_good("c-2"))])

@@ -10,7 +10,7 @@ import yaml
 from stream import metrics
 
 ALERTS = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
-SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}  # others: the name
 
 
 def exported_names() -> set[str]:
