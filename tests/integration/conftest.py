@@ -118,6 +118,19 @@ class Deployment:
                     raise
                 time.sleep(0.5)
 
+    def metrics_with(self, process: subprocess.Popen[bytes], *expected: str, timeout_s: float = 20) -> str:
+        """The worker's /metrics once every ``expected`` line is in it. The worker records a batch's
+        metrics after the broker acknowledged its output, so a test that has just read a decision can
+        scrape a moment too early."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            text = self.metrics(process)
+            missing = [e for e in expected if e not in text]
+            if not missing:
+                return text
+            assert time.monotonic() < deadline, (missing, text)
+            time.sleep(0.5)
+
     def log(self, index: int = 0) -> str:
         return (self.workdir / f"worker-{index}.log").read_text(errors="replace")
 

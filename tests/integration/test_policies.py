@@ -172,12 +172,7 @@ def test_a_pushed_policy_decides_later_events_within_seconds_and_a_bad_one_is_re
             deployment.settings.policy_topic, key=b"live:bad@x", value=json.dumps(record).encode()
         ).get(30)
         producer.close()
-        deadline = time.monotonic() + 20
-        while 'huiyan_policy_updates_total{outcome="rejected",slot="live"} 1.0' not in deployment.metrics(
-            worker
-        ):
-            assert time.monotonic() < deadline, deployment.metrics(worker)
-            time.sleep(0.5)
+        deployment.metrics_with(worker, 'huiyan_policy_updates_total{outcome="rejected",slot="live"} 1.0')
         still = [_event(LISTED)]
         deployment.produce(still)
         (decision,) = decisions.wait(_ids(still))
@@ -226,8 +221,9 @@ def test_a_shadow_policy_never_changes_live_decisions(deployment: Deployment, tm
     finally:
         live.close()
         shadow.close()
-    metrics = deployment.metrics(worker)
-    assert 'huiyan_shadow_decisions_total{live_action="allow",shadow_action="block"} 1.0' in metrics
+    deployment.metrics_with(
+        worker, 'huiyan_shadow_decisions_total{live_action="allow",shadow_action="block"} 1.0'
+    )
     report = json.loads(_cli(deployment, "shadow", "report", "--json").stdout)
     assert (report["compared"], report["changed"]) == (3, 2)
     assert {"category": "terms", "baseline": "allow", "candidate": "block", "events": 1} in report[
