@@ -19,9 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+import mode
 
 from stream import metrics
-from stream.pipeline import BatchOutcome, ModerationContext, RawEvent, moderate_raw
+from stream.pipeline import EncodedOutcome, ModerationContext, RawEvent, encode_outcome, moderate_raw
+from stream.policy import Policy
 from stream.policy_store import PolicyState
 from stream.records import EventRejected
 from stream.topics import (
@@ -76,48 +78,60 @@ class BatchProcessor:
         """Decides ``events`` (Faust events with raw byte values); returns once every result is delivered."""
         await self.deliver(events, await self.decide(events))
 
-    async def decide(self, events: Sequence[Any]) -> BatchOutcome:
-        """Runs the core on the inference thread; nothing is produced yet."""
+    async def decide(self, events: Sequence[Any]) -> Planned:
+        """Runs the core on the inference thread and encodes its outputs there; nothing is produced yet."""
         metrics.EVENTS_RECEIVED.inc(len(events))
         metrics.BATCH_SIZE.observe(len(events))
-        now = datetime.now(UTC)
-        raw = [RawEvent(value=e.value, received_at=now) for e in events]
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         live, shadow = self.policies.live, self.policies.shadow  # this batch keeps these two
         context = self.context if live is self.context.policy else replace(self.context, policy=live)
-        outcome: BatchOutcome = await loop.run_in_executor(self.executor, moderate_raw, raw, context, shadow)
+        planned: Planned = await loop.run_in_executor(self.executor, self._plan, events, context, shadow)
         metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)
-        return outcome
+        return planned
 
-    async def deliver(self, events: Sequence[Any], outcome: BatchOutcome) -> None:
-        """Produces the decisions and dead letters of ``outcome``; returns once the broker has them all."""
+    def _plan(self, events: Sequence[Any], context: ModerationContext, shadow: Policy | None) -> Planned:
+        """The core's outcome and every record to produce for it (on the inference thread: JSON encoding
+        is CPU work, and a failure to encode must cost one event, not a task nobody awaits)."""
+        now = datetime.now(UTC)
+        raw = [RawEvent(value=e.value, received_at=now) for e in events]
+        outcome = encode_outcome(moderate_raw(raw, context, shadow))
         outgoing = [
-            Outgoing("decisions", self.topics.decisions, d.content_id.encode("utf-8"), d.to_json())
-            for _, d in outcome.decisions
+            Outgoing("decisions", self.topics.decisions, _key(d.content_id), payload)
+            for _, d, payload in outcome.decisions
         ]
         outgoing += [self._dead_letter(events[i], rejected) for i, rejected in outcome.rejections]
         outgoing += [
-            Outgoing(
-                "shadow_decisions", self.topics.shadow_decisions, d.content_id.encode("utf-8"), d.to_json()
-            )
-            for _, d in outcome.shadow
+            Outgoing("shadow_decisions", self.topics.shadow_decisions, _key(d.content_id), payload)
+            for _, d, payload in outcome.shadow
         ]
-        outgoing += [Outgoing("strikes", self.topics.strikes, s.key, s.to_json()) for s in outcome.strikes]
-        delivered = time.perf_counter()
-        await deliver(outgoing)
-        metrics.DELIVERY_SECONDS.observe(time.perf_counter() - delivered)
+        outgoing += [Outgoing("strikes", self.topics.strikes, key, value) for key, value in outcome.strikes]
+        return Planned(outcome, outgoing)
 
+    async def deliver(self, events: Sequence[Any], planned: Planned) -> None:
+        """Produces the records of ``planned``; returns once the broker has them all."""
+        delivered = time.perf_counter()
+        await deliver(planned.outgoing)
+        metrics.DELIVERY_SECONDS.observe(time.perf_counter() - delivered)
+        try:
+            self._record(events, planned.outcome)
+        except Exception:  # delivered is delivered: a bookkeeping bug must not hold back the acks
+            log.exception("recording the metrics of a delivered batch failed")
+
+    def _record(self, events: Sequence[Any], outcome: EncodedOutcome) -> None:
         acked_at = time.time()
-        for index, decision in outcome.decisions:
+        decisions = [d for _, d, _ in outcome.decisions]
+        for index, decision, _ in outcome.decisions:
             created = decision.timing.event_time
             event_time = (
                 datetime.fromisoformat(created).timestamp() if created else events[index].message.timestamp
             )
             metrics.END_TO_END_SECONDS.observe(max(0.0, acked_at - event_time))
-        metrics.record_decisions([d for _, d in outcome.decisions])
+        metrics.record_decisions(decisions)
         if outcome.shadow:
-            metrics.record_shadow(outcome.decisions, outcome.shadow)
+            metrics.record_shadow(
+                [(i, d) for i, d, _ in outcome.decisions], [(i, d) for i, d, _ in outcome.shadow]
+            )
         for _, rejected in outcome.rejections:
             metrics.record_dead_letter(rejected.reason)
             log.warning("dead-lettered event (%s): %s", rejected.reason, rejected.detail)
@@ -125,16 +139,17 @@ class BatchProcessor:
     def _dead_letter(self, event: Any, rejected: EventRejected) -> Outgoing:
         message = event.message
         original: bytes = event.value or b""
+        # Header values must be bytes whatever the event held: lone surrogates are written as escapes.
         headers = [
             (DLQ_REASON, rejected.reason.encode()),
-            (DLQ_DETAIL, rejected.detail.encode("utf-8")[:1000]),
+            (DLQ_DETAIL, rejected.detail.encode("utf-8", "backslashreplace")[:1000]),
             (DLQ_SOURCE_TOPIC, str(message.topic).encode()),
             (DLQ_SOURCE_PARTITION, str(message.partition).encode()),
             (DLQ_SOURCE_OFFSET, str(message.offset).encode()),
             (DLQ_ORIGINAL_SHA256, hashlib.sha256(original).hexdigest().encode()),
         ]
         if rejected.event_id:
-            headers.append((DLQ_EVENT_ID, rejected.event_id.encode("utf-8")[:256]))
+            headers.append((DLQ_EVENT_ID, rejected.event_id.encode("utf-8", "backslashreplace")[:256]))
         value = original
         if len(original) > self.dlq_max_bytes:
             # The broker took the record, but it may exceed what we may produce: keep a prefix and say so.
@@ -145,6 +160,24 @@ class BatchProcessor:
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=False)
+
+
+def _key(content_id: str) -> bytes:
+    return content_id.encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A decided batch: the encoded outcome and the records that deliver it."""
+
+    outcome: EncodedOutcome
+    outgoing: list[Outgoing]
+
+
+class DeliveryFailed(RuntimeError):
+    """A batch could not be delivered for a reason other than the broker (a bug). The agent stops
+    acknowledging and crashes the worker, so that another worker (or this one, restarted) redoes the
+    unacknowledged events from the committed offsets."""
 
 
 async def deliver(outgoing: Sequence[Outgoing]) -> None:
@@ -193,28 +226,55 @@ def register_agents(
     Faust commits an offset only when every event before it is acked.
     """
 
-    @app.agent(topics.content, name="huiyan.moderate")
+    # A crashed agent crashes the worker instead of being restarted in place: a restarted agent would take
+    # the events after the failed batch, and Faust commits past a gap of unacknowledged offsets once the
+    # offsets after it are acknowledged, losing the failed batch for good.
+    @app.agent(topics.content, name="huiyan.moderate", supervisor_strategy=mode.CrashingSupervisor)
     async def moderate_events(stream: Any) -> None:
-        pending: set[asyncio.Future[None]] = set()
-
-        async def deliver_and_ack(events: Sequence[Any], outcome: BatchOutcome) -> None:
-            await processor.deliver(events, outcome)
-            for event in events:
-                await stream.ack(event)
-
-        try:
-            async for events in stream.noack_take(batch_max, within=batch_within_s):
-                outcome = await processor.decide(events)
-                if in_flight <= 1:
-                    await deliver_and_ack(events, outcome)
-                    continue
-                task = asyncio.ensure_future(deliver_and_ack(events, outcome))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-                while len(pending) >= in_flight:
-                    await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        await moderate_stream(
+            stream, processor, batch_max=batch_max, batch_within_s=batch_within_s, in_flight=in_flight
+        )
 
     return moderate_events
+
+
+async def moderate_stream(
+    stream: Any, processor: BatchProcessor, *, batch_max: int, batch_within_s: float, in_flight: int
+) -> None:
+    """The agent's loop: takes batches, decides each, delivers up to ``in_flight`` at once and acks
+    every event after its batch is delivered, batch after batch in order. Raises
+    :class:`DeliveryFailed` (acking nothing more) when a delivery fails for any reason but stopping."""
+    pending: set[asyncio.Future[None]] = set()
+    previous: asyncio.Future[None] | None = None
+    failures: list[BaseException] = []
+
+    async def deliver_and_ack(
+        events: Sequence[Any], planned: Planned, before: asyncio.Future[None] | None
+    ) -> None:
+        await processor.deliver(events, planned)
+        # Acks go in batch order: a batch is acknowledged only once the one before it was, so a failed
+        # batch holds back every later ack and no committed offset passes it.
+        if before is not None:
+            await before
+        for event in events:
+            await stream.ack(event)
+
+    def settled(task: asyncio.Future[None]) -> None:
+        pending.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            failures.append(exc)
+
+    try:
+        async for events in stream.noack_take(batch_max, within=batch_within_s):
+            planned = await processor.decide(events)
+            previous = asyncio.ensure_future(deliver_and_ack(events, planned, previous))
+            pending.add(previous)
+            previous.add_done_callback(settled)
+            while pending and len(pending) >= in_flight and not failures:
+                await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if failures:
+                metrics.DELIVERY_FAILURES.inc()
+                raise DeliveryFailed(f"delivering a batch failed: {failures[0]!r}") from failures[0]
+    finally:
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)

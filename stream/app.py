@@ -10,6 +10,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from stream import metrics
+from stream.kafka_auth import faust_options
 from stream.settings import Settings
 
 
@@ -63,11 +64,16 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         broker_session_timeout=float(settings.session_timeout_s),
-        # Room for an oversize event copied to the dead-letter topic (the broker allows 2 MiB).
-        producer_max_request_size=2_097_152,
-        # Faust reads the same limit for fetches; events may be up to HUIYAN_MAX_EVENT_BYTES.
-        consumer_max_fetch_size=4_194_304,
+        # The brokers' limit (HUIYAN_KAFKA_MAX_MESSAGE_BYTES): room for an event copied to a dead letter.
+        producer_max_request_size=settings.kafka_max_message_bytes,
+        # Faust reads the same limit for fetches; a fetch must hold the largest record the broker takes.
+        consumer_max_fetch_size=2 * settings.kafka_max_message_bytes,
         autodiscover=False,
+        # Huiyan creates its topics itself, with their configurations (stream.kafka_io.create_topics), and
+        # elects no leader: Faust then needs no permission to create topics on an ACL-guarded broker.
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        **faust_options(settings),
     )
     app.fetch_tuning = (settings.fetch_min_bytes, settings.fetch_max_wait_ms)
     if settings.metrics_enabled:

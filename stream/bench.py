@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from stream.demo import local_broker
+from stream.kafka_auth import librdkafka_options
 from stream.kafka_io import create_topics, open_reader
 from stream.records import isoformat
 from stream.settings import Settings
@@ -313,7 +314,8 @@ class LoadGenerator:
                 "bootstrap.servers": ",".join(settings.bootstrap_servers),
                 "acks": "all",
                 "linger.ms": 1,
-                "message.max.bytes": 2_097_152,
+                "message.max.bytes": settings.kafka_max_message_bytes,
+                **librdkafka_options(settings),
             }
         )
 

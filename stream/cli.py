@@ -23,18 +23,56 @@ DIRECT_MODEL_DIR = "build/text-direct"
 
 
 class _CommandGroup(click.Group):
-    """Turns an unreachable or unresponsive broker into one clear line instead of a traceback."""
+    """Turns an unreachable broker, a refused login or a missing permission into one clear line instead
+    of a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from kafka.errors import KafkaTimeoutError
+        import ssl
+
+        from aiokafka import errors as aioerrors
+        from kafka import errors as kafkaerrors
+
+        from stream.kafka_auth import KafkaSecurityError
+        from stream.kafka_io import EventTooLarge
 
         try:
             return super().invoke(ctx)
-        except (KafkaTimeoutError, TimeoutError) as exc:
+        except (kafkaerrors.KafkaTimeoutError, TimeoutError) as exc:
             broker = Settings.from_env().broker
             raise click.ClickException(
                 f"Kafka at {broker} did not answer ({type(exc).__name__}: {exc}). Is the broker running "
-                "(deploy/kafka/broker.sh status) and HUIYAN_BROKER right?"
+                "(deploy/kafka/broker.sh status) and HUIYAN_BROKER right? With TLS, is "
+                "HUIYAN_KAFKA_SECURITY_PROTOCOL the protocol of the broker's listener?"
+            ) from exc
+        except (KafkaSecurityError, EventTooLarge) as exc:
+            raise click.ClickException(str(exc)) from exc
+        except kafkaerrors.MessageSizeTooLargeError as exc:
+            raise click.ClickException(
+                f"Kafka refused a record as too large ({exc}); HUIYAN_MAX_EVENT_BYTES and "
+                "HUIYAN_KAFKA_MAX_MESSAGE_BYTES set the limits (docs/security.md)"
+            ) from exc
+        except (
+            kafkaerrors.SaslAuthenticationFailedError,
+            kafkaerrors.IllegalSaslStateError,
+            kafkaerrors.UnsupportedSaslMechanismError,
+            aioerrors.AuthenticationFailedError,
+            aioerrors.SaslAuthenticationFailed,
+            aioerrors.UnsupportedSaslMechanismError,
+            ssl.SSLError,
+        ) as exc:
+            settings = Settings.from_env()
+            raise click.ClickException(
+                f"Kafka at {settings.broker} refused the login of {settings.sasl_username or '(no user)'} "
+                f"over {settings.security_protocol} ({type(exc).__name__}: {exc}). Check "
+                "HUIYAN_KAFKA_USERNAME, HUIYAN_KAFKA_PASSWORD_FILE, HUIYAN_KAFKA_SASL_MECHANISM and "
+                "HUIYAN_KAFKA_CA_FILE."
+            ) from exc
+        except (kafkaerrors.AuthorizationError, aioerrors.TopicAuthorizationFailedError) as exc:
+            settings = Settings.from_env()
+            raise click.ClickException(
+                f"Kafka refused {settings.sasl_username or 'this client'} an operation "
+                f"({type(exc).__name__}: {exc}). docs/security.md lists the ACLs of each role "
+                "(huiyan acls)."
             ) from exc
 
 
@@ -139,6 +177,24 @@ def decisions(from_beginning: bool, idle_timeout: float, max_records: int | None
                 click.echo(record.value.decode("utf-8"))
     finally:
         consumer.close()
+
+
+@main.command()
+@click.option("--apply", "do_apply", is_flag=True, help="Create them (as an operator allowed to alter ACLs).")
+@click.option("--worker", default="User:huiyan-worker", show_default=True, help="The workers' principal.")
+@click.option("--admin", default="User:huiyan-admin", show_default=True, help="Policy administrators.")
+@click.option("--producer", default="User:huiyan-producer", show_default=True, help="Content producers.")
+def acls(do_apply: bool, worker: str, admin: str, producer: str) -> None:
+    """List (or --apply) the Kafka ACLs of each role for this deployment's topics (docs/security.md)."""
+    from stream.acls import apply, grants
+
+    settings = Settings.from_env()
+    planned = grants(settings, {"worker": worker, "admin": admin, "producer": producer})
+    for grant in planned:
+        click.echo(grant.describe())
+    if do_apply:
+        created = apply(settings, planned)
+        click.echo(f"created {created} ACLs on {settings.broker}")
 
 
 @main.command()
@@ -404,24 +460,33 @@ def policy_check(policy_file: Path) -> None:
 @click.option("--by", "pushed_by", default=lambda: os.environ.get("USER", "unknown"), help="Who pushes it.")
 def policy_push(policy_file: Path, shadow: bool, pushed_by: str) -> None:
     """Validate POLICY_FILE and push it; every worker applies it within seconds."""
+    from stream.kafka_auth import principal
     from stream.policy import PolicyError
     from stream.policy_store import new_record, push
 
+    settings = Settings.from_env()
     try:
-        record = new_record("shadow" if shadow else "live", policy_file.read_text("utf-8"), pushed_by)
+        record = new_record(
+            "shadow" if shadow else "live",
+            policy_file.read_text("utf-8"),
+            pushed_by,
+            principal=principal(settings),
+        )
     except PolicyError as exc:
         raise click.ClickException(f"{policy_file}: {exc} (nothing was pushed)") from exc
-    pushed = push(Settings.from_env(), record)
-    click.echo(f"pushed {pushed.slot} policy {pushed.version} (offset {pushed.offset})")
+    pushed = push(settings, record)
+    click.echo(f"pushed {pushed.slot} policy {pushed.version} as {pushed.pusher} (offset {pushed.offset})")
 
 
 @policy.command(name="clear-shadow")
 @click.option("--by", "pushed_by", default=lambda: os.environ.get("USER", "unknown"), help="Who clears it.")
 def policy_clear_shadow(pushed_by: str) -> None:
     """Stop the shadow policy: workers decide under the live policy only."""
+    from stream.kafka_auth import principal
     from stream.policy_store import new_record, push
 
-    pushed = push(Settings.from_env(), new_record("shadow", None, pushed_by))
+    settings = Settings.from_env()
+    pushed = push(settings, new_record("shadow", None, pushed_by, principal=principal(settings)))
     click.echo(f"cleared the shadow policy (offset {pushed.offset})")
 
 
@@ -445,7 +510,7 @@ def policy_show(shadow: bool, as_yaml: bool) -> None:
         click.echo(f"live policy {fallback.version}: nothing pushed, workers use {source}")
         return
     click.echo(
-        f"{current.slot} policy {current.version}, pushed {current.pushed_at} by {current.pushed_by} "
+        f"{current.slot} policy {current.version}, pushed {current.pushed_at} by {current.pusher} "
         f"(offset {current.offset})"
     )
     if as_yaml:
@@ -456,18 +521,17 @@ def policy_show(shadow: bool, as_yaml: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per push (without the YAML).")
 def policy_history(as_json: bool) -> None:
     """Every push the topic holds, oldest first (compaction keeps the newest push of each version)."""
-    from stream.policy import PolicyError, parse_policy
-    from stream.policy_store import in_force, read_history
+    from stream.policy import PolicyError
+    from stream.policy_store import in_force, policy_of, read_history
 
     records, problems = read_history(Settings.from_env())
     current = {r.offset for r in in_force(records).values() if r is not None}
     for record in records:
         valid = True
-        if record.yaml is not None:
-            try:
-                parse_policy(record.yaml)
-            except PolicyError:
-                valid = False
+        try:
+            policy_of(record)
+        except PolicyError:
+            valid = False
         state = "in force" if record.offset in current else ("rejected" if not valid else "")
         if as_json:
             doc = {
@@ -476,6 +540,7 @@ def policy_history(as_json: bool) -> None:
                 "version": record.version,
                 "pushed_at": record.pushed_at,
                 "pushed_by": record.pushed_by,
+                "principal": record.principal,
                 "state": state or "replaced",
             }
             click.echo(json.dumps(doc, ensure_ascii=False))
@@ -483,7 +548,7 @@ def policy_history(as_json: bool) -> None:
             version = record.version or "(shadow cleared)"
             click.echo(
                 f"{record.offset:>6}  {record.pushed_at:<24}  {record.slot:<6}  {version}  "
-                f"{record.pushed_by}  {state}".rstrip()
+                f"{record.pusher}  {state}".rstrip()
             )
     for problem in problems:
         click.echo(f"unreadable record: {problem}", err=True)

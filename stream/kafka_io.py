@@ -13,6 +13,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from stream.kafka_auth import kafka_python_options
 from stream.settings import Settings
 
 
@@ -21,9 +22,18 @@ def create_topics(settings: Settings, configs: Mapping[str, Mapping[str, str]] |
     strikes and the compacted policy topic); returns the names it created. ``configs`` adds topic
     configurations by topic name (the benchmark's decision topic takes the broker's append time)."""
     configs = configs or {}
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="huiyan-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="huiyan-admin",
+        **kafka_python_options(settings),
+    )
     try:
         existing = set(admin.list_topics())
+        # The broker refuses an event over HUIYAN_MAX_EVENT_BYTES at the content topic, before any worker.
+        configs = {
+            settings.content_topic: {"max.message.bytes": str(settings.content_topic_max_bytes)},
+            **configs,
+        }
         wanted = [
             settings.content_topic,
             settings.decision_topic,
@@ -94,10 +104,29 @@ def event_key(line: bytes) -> bytes | None:
     return content_id.encode("utf-8") if isinstance(content_id, str) else None
 
 
+class EventTooLarge(ValueError):
+    """An event over ``HUIYAN_MAX_EVENT_BYTES``, refused before it is sent."""
+
+
 def produce_events(settings: Settings, records: Iterable[bytes], *, topic: str | None = None) -> int:
-    """Produces raw event bytes to the content topic, waiting for every acknowledgement."""
+    """Produces raw event bytes to the content topic, waiting for every acknowledgement.
+
+    An event over ``HUIYAN_MAX_EVENT_BYTES`` is refused before anything is sent (:class:`EventTooLarge`):
+    the broker or a worker would refuse it later.
+    """
+    records = list(records)
+    for number, record in enumerate(records, start=1):
+        if (topic is None or topic == settings.content_topic) and len(record) > settings.max_event_bytes:
+            raise EventTooLarge(
+                f"event {number} has {len(record)} bytes, over HUIYAN_MAX_EVENT_BYTES "
+                f"({settings.max_event_bytes}); nothing was sent"
+            )
     producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", max_request_size=2_097_152, linger_ms=5
+        bootstrap_servers=settings.bootstrap_servers,
+        acks="all",
+        max_request_size=settings.kafka_max_message_bytes,
+        linger_ms=5,
+        **kafka_python_options(settings),
     )
     try:
         futures = [producer.send(topic or settings.content_topic, value=r, key=event_key(r)) for r in records]
@@ -125,8 +154,9 @@ def plain_consumer(settings: Settings) -> KafkaConsumer:
         bootstrap_servers=settings.bootstrap_servers,
         enable_auto_commit=False,
         group_id=None,
-        fetch_max_bytes=8_388_608,
-        max_partition_fetch_bytes=4_194_304,
+        fetch_max_bytes=4 * settings.kafka_max_message_bytes,
+        max_partition_fetch_bytes=2 * settings.kafka_max_message_bytes,
+        **kafka_python_options(settings),
     )
 
 

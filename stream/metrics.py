@@ -63,8 +63,9 @@ LABEL_FINDINGS = Counter(
 )
 NOTES = Counter(
     "huiyan_decision_notes",
-    "Notes on decisions, by code: text_truncated, or classifier_unscored (a classifier failed or timed out "
-    "on the event's text, whether or not the policy acted on it)",
+    "Notes on decisions, by code: text_truncated, text_normalised (unencodable code points replaced at "
+    "the edge), or classifier_unscored (a classifier failed or timed out on the event's text, whether or "
+    "not the policy acted on it)",
     ["code"],
     registry=REGISTRY,
 )
@@ -96,6 +97,12 @@ END_TO_END_SECONDS = Histogram(
     "huiyan_end_to_end_latency_seconds",
     "From event time (created_at, else the Kafka record time) to the acknowledged decision",
     buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+DELIVERY_FAILURES = Counter(
+    "huiyan_delivery_failures",
+    "Batches whose delivery failed for a reason other than the broker (a bug): the worker stops "
+    "acknowledging and exits, and the batch is redone from the committed offsets",
     registry=REGISTRY,
 )
 SEND_RETRIES = Counter(

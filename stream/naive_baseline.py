@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from transformers import AutoModelForSequenceClassification, BertTokenizerFast, pipeline
 
 from classifiers.text_model import served_model_dir
+from stream.kafka_auth import kafka_python_options
 from stream.settings import Settings
 
 
@@ -35,8 +36,11 @@ def main() -> None:
         bootstrap_servers=settings.bootstrap_servers,
         group_id=settings.app_id,
         auto_offset_reset="earliest",
+        **kafka_python_options(settings),
     )
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", **kafka_python_options(settings)
+    )
     running = True
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
-from stream.pipeline import ModerationContext, RawEvent, moderate_raw
+from stream.pipeline import ModerationContext, RawEvent, encode_outcome, moderate_raw
 
 
 @dataclass(slots=True)
@@ -52,9 +52,11 @@ def moderate_lines(
     summary = OfflineSummary()
     for batch in _batches(lines, batch_size):
         now = datetime.now(UTC)
-        outcome = moderate_raw([RawEvent(value=line, received_at=now) for _, line in batch], context)
-        for _, decision in outcome.decisions:
-            decisions_out.write(decision.to_json() + b"\n")
+        outcome = encode_outcome(
+            moderate_raw([RawEvent(value=line, received_at=now) for _, line in batch], context)
+        )
+        for _, decision, payload in outcome.decisions:
+            decisions_out.write(payload + b"\n")
             summary.decided += 1
             summary.actions[decision.action] += 1
         for index, rejected in outcome.rejections:
@@ -66,8 +68,19 @@ def moderate_lines(
                 "event_id": rejected.event_id,
                 "original": line.decode("utf-8", "replace"),
             }
-            dead_letters_out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            dead_letters_out.write(_json_line(record))
             summary.rejected += 1
     decisions_out.flush()
     dead_letters_out.flush()
     return summary
+
+
+def _json_line(record: Mapping[str, object]) -> str:
+    """One JSON line, readable where it can be; with ``\\u`` escapes where a string could not be written
+    as UTF-8 (a dead letter's detail may quote what the event held)."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line + "\n"

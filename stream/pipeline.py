@@ -9,9 +9,10 @@ and the tests are thin adapters around it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from stream.records import (
     Timing,
     isoformat,
     parse_event,
+    printable,
 )
 from stream.strikes import StrikeRecord
 from stream.terms import TermMatch
@@ -96,6 +98,12 @@ def moderate_under(
     """
     started = time.perf_counter()
     scores, notes, failures = _score(events, context.classifiers, context.classifier_timeout_s)
+    for index, event in enumerate(events):
+        if event.normalised:
+            where = ", ".join(f"{path} ({count})" for path, count in event.normalised)
+            notes[index].insert(
+                0, Note("text_normalised", f"lone surrogates (unencodable) replaced by U+FFFD in {where}")
+            )
     models = tuple(ModelVersion(c.name, c.version) for c in context.classifiers)
     per_event_ms = (time.perf_counter() - started) * 1000 / max(len(events), 1)
     decisions: list[list[Decision]] = [[] for _ in policies]
@@ -114,8 +122,7 @@ def moderate_under(
             reasons += _term_reasons(matches, policy, rules)
             if not any(m.action == "allow" for m in matches):  # an allow list: scores are not acted on
                 reasons += _score_reasons(scores[index], policy, rules)
-                if event.text:
-                    reasons += _failure_reasons(failures, policy, rules)
+                reasons += _failure_reasons(failures[index], policy, rules)
             reasons += _strike_reasons(event, policy, context)
             action = _strongest(reasons)
             decided_at = context.clock()
@@ -172,12 +179,16 @@ def moderate_raw(
         if raw.value is None:
             rejections.append((index, EventRejected("invalid_json", "empty record (no value)")))
             continue
-        parsed = parse_event(
-            raw.value,
-            max_event_bytes=context.limits.max_event_bytes,
-            max_media_bytes=context.limits.max_media_bytes,
-            received_at=raw.received_at,
-        )
+        try:
+            parsed = parse_event(
+                raw.value,
+                max_event_bytes=context.limits.max_event_bytes,
+                max_media_bytes=context.limits.max_media_bytes,
+                received_at=raw.received_at,
+            )
+        except Exception as exc:  # parse_event refuses bad input as a value; this is a bug, found by an input
+            log.exception("parsing event %d of the batch failed", index)
+            parsed = EventRejected("internal_error", f"parsing failed: {type(exc).__name__}: {exc}"[:300])
         if isinstance(parsed, EventRejected):
             rejections.append((index, parsed))
         else:
@@ -211,6 +222,62 @@ def moderate_raw(
 
 
 @dataclass(frozen=True, slots=True)
+class EncodedOutcome:
+    """A batch's outcome as the bytes to write, by input position. Every input is in exactly one of
+    ``decisions`` and ``rejections``; an event whose outputs could not be encoded is a rejection."""
+
+    decisions: list[tuple[int, Decision, bytes]]
+    rejections: list[tuple[int, EventRejected]]
+    shadow: list[tuple[int, Decision, bytes]]
+    # (Kafka key, value) of each strike.
+    strikes: list[tuple[bytes, bytes]]
+
+
+def encode_outcome(outcome: BatchOutcome) -> EncodedOutcome:
+    """Serialises every decision, shadow decision and strike of ``outcome``, one event at a time.
+
+    The edge makes every string encodable, so a failure here is a bug; it costs its own event only
+    (a dead letter, ``internal_error``), never the batch: an exception in a delivery task once lost a
+    whole batch without a trace.
+    """
+    failed: dict[int, str] = {}
+
+    def encode(index: int, render: Callable[[], bytes]) -> bytes | None:
+        try:
+            return render()
+        except Exception as exc:
+            log.exception("encoding the outputs of event %d of the batch failed", index)
+            failed.setdefault(index, f"its decision could not be encoded: {type(exc).__name__}: {exc}"[:300])
+            return None
+
+    decisions = [(i, d, encode(i, d.to_json)) for i, d in outcome.decisions]
+    shadow = [(i, d, encode(i, d.to_json)) for i, d in outcome.shadow]
+    index_of = {d.event_id: i for i, d in outcome.decisions}
+    strikes = []
+    for strike in outcome.strikes:
+        index = index_of.get(strike.event_id, -1)
+        value = encode(index, strike.to_json)
+        key = encode(index, lambda strike=strike: strike.key)  # type: ignore[misc]
+        if key is not None and value is not None:
+            strikes.append((index, key, value))
+    rejections = list(outcome.rejections)
+    if failed:
+        ids = {i: d.event_id for i, d in outcome.decisions}
+        rejections += [
+            (i, EventRejected("internal_error", why, printable(ids.get(i))))
+            for i, why in failed.items()
+            if i >= 0
+        ]
+        rejections.sort(key=lambda pair: pair[0])
+    return EncodedOutcome(
+        decisions=[(i, d, b) for i, d, b in decisions if b is not None and i not in failed],
+        rejections=rejections,
+        shadow=[(i, d, b) for i, d, b in shadow if b is not None and i not in failed],
+        strikes=[(k, v) for i, k, v in strikes if i not in failed],
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class ClassifierFailure:
     """A classifier that failed or timed out on a batch: its categories went unscored."""
 
@@ -223,38 +290,33 @@ def _score(
     events: Sequence[ContentEvent],
     classifiers: Sequence[TextClassifier],
     timeout_s: float | None = None,
-) -> tuple[list[dict[str, float]], list[list[Note]], list[ClassifierFailure]]:
+) -> tuple[list[dict[str, float]], list[list[Note]], list[list[ClassifierFailure]]]:
     """Scores the events' texts with every classifier, in one batch per classifier.
 
-    Returns per event its scores and notes (an over-long text is cut, with a note, never refused; a text
-    a classifier could not score gets a ``classifier_unscored`` note), and the classifiers that failed
-    or timed out, with why: a failure is reported, not fatal.
+    Returns per event its scores, its notes (an over-long text is cut, with a note, never refused; a
+    text a classifier could not score gets a ``classifier_unscored`` note) and the classifiers that
+    could not score it, with why. A failure is isolated, not fatal: when a batch call fails or times
+    out, the batch is bisected until the texts that fail alone are found, and only they go unscored.
     """
     scores: list[dict[str, float]] = [{} for _ in events]
     notes: list[list[Note]] = [[] for _ in events]
-    failures: list[ClassifierFailure] = []
+    failures: list[list[ClassifierFailure]] = [[] for _ in events]
     indices = [i for i, e in enumerate(events) if e.text]
     texts = [events[i].text or "" for i in indices]
     for classifier in classifiers:
         if not texts:
             break
-        try:
-            predicted: Sequence[ClassifierOutput] = _call(classifier, texts, timeout_s)
-        except FutureTimeout:
-            log.error(
-                "classifier %s took over %.1f s on %d texts; abandoned",
-                classifier.name,
-                timeout_s,
-                len(texts),
-            )
-            why = f"timed out after {timeout_s:g} s"
-            failures.append(ClassifierFailure(classifier.name, why, classifier.categories))
-            continue
-        except Exception:  # A broken model must not stop the stream: the policy's fallback action applies.
-            log.exception("classifier %s failed on a batch of %d texts", classifier.name, len(texts))
-            failures.append(ClassifierFailure(classifier.name, "failed", classifier.categories))
-            continue
-        for i, output in zip(indices, predicted, strict=True):
+        outcomes = score_isolated(classifier, texts, timeout_s)
+        for i, output in zip(indices, outcomes, strict=True):
+            if isinstance(output, str):
+                failures[i].append(ClassifierFailure(classifier.name, output, classifier.categories))
+                notes[i].append(
+                    Note(
+                        "classifier_unscored",
+                        f"classifier {classifier.name} {output}; {', '.join(classifier.categories)} unscored",
+                    )
+                )
+                continue
             scores[i].update(output.scores)
             if output.truncated:
                 notes[i].append(
@@ -262,20 +324,75 @@ def _score(
                         "text_truncated", f"{classifier.name} read the start of a {output.tokens}-token text"
                     )
                 )
-    for failure in failures:
-        unscored = Note(
-            "classifier_unscored",
-            f"classifier {failure.name} {failure.why}; {', '.join(failure.categories)} unscored",
-        )
-        for i in indices:
-            notes[i].append(unscored)
     return scores, notes, failures
 
 
-# Classifier calls with a timeout run here, so the caller can stop waiting. A call that overran keeps
-# the thread until it returns; the calls queued behind it time out too, which is the fail-closed
-# behaviour a hung model should get.
-_CLASSIFIER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-classifier")
+# A sub-call of a bisection gets its share of the timeout, never less than this share of it: a text alone
+# takes milliseconds, so a tenth of the timeout is still a wide margin.
+_MIN_TIMEOUT_SHARE: Final = 0.1
+# The whole isolation of one batch may take this many timeouts; texts not yet resolved then go unscored.
+_ISOLATION_BUDGET: Final = 3.0
+
+
+def score_isolated(
+    classifier: TextClassifier, texts: Sequence[str], timeout_s: float | None
+) -> list[ClassifierOutput | str]:
+    """Per text, its output or why it went unscored (``failed``, ``timed out after ...``).
+
+    One call scores the whole batch. When it raises or times out, the batch is halved and each half
+    scored the same way, down to single texts: one poisoned text costs about 2 log2(n) extra calls and
+    leaves its neighbours scored. With a timeout, a half gets its share of it (at least a tenth) and the
+    whole search at most three timeouts: a text that hangs alone costs about twice the timeout.
+    """
+    results: list[ClassifierOutput | str | None] = [None] * len(texts)
+    deadline = None if timeout_s is None else time.monotonic() + _ISOLATION_BUDGET * timeout_s
+    pending = [(0, len(texts))]
+    while pending:
+        lo, hi = pending.pop()
+        limit = None
+        if timeout_s is not None and deadline is not None:
+            share = timeout_s * max((hi - lo) / len(texts), _MIN_TIMEOUT_SHARE)
+            limit = min(share, deadline - time.monotonic())
+            if limit <= 0:
+                results[lo:hi] = [
+                    f"timed out (isolating failures took over {_ISOLATION_BUDGET:g}x {timeout_s:g} s)"
+                ] * (hi - lo)
+                continue
+        try:
+            outputs = _call(classifier, list(texts[lo:hi]), limit)
+            if len(outputs) != hi - lo:
+                raise ValueError(f"{len(outputs)} outputs for {hi - lo} texts")
+        except FutureTimeout:
+            why = f"timed out after {limit:.3g} s"
+        except _ClassifierBusy as exc:
+            why = str(exc)
+            results[lo:hi] = [why] * (hi - lo)  # no thread left to try the halves on
+            continue
+        except Exception:  # A broken model must not stop the stream: the policy's fallback action applies.
+            log.exception("classifier %s failed on %d texts", classifier.name, hi - lo)
+            why = "failed"
+        else:
+            results[lo:hi] = outputs
+            continue
+        if hi - lo == 1:
+            log.error("classifier %s could not score a text (%s)", classifier.name, why)
+            results[lo] = why
+            continue
+        mid = (lo + hi) // 2
+        pending += [(mid, hi), (lo, mid)]
+    return [r if r is not None else "failed" for r in results]
+
+
+class _ClassifierBusy(Exception):
+    """Too many abandoned classifier calls are still running: the classifier is treated as hung."""
+
+
+# Calls with a timeout each run on a thread of their own, so that a call abandoned by its caller cannot
+# delay the next one (the halves of a bisection run while the abandoned call goes on). A call that
+# overran keeps its thread until it returns; past this many such threads the classifier counts as hung
+# and every call fails at once, closed, instead of piling up threads.
+_MAX_ABANDONED: Final = 8
+_running_calls = threading.BoundedSemaphore(_MAX_ABANDONED)
 
 
 def _call(
@@ -283,7 +400,20 @@ def _call(
 ) -> Sequence[ClassifierOutput]:
     if timeout_s is None:
         return classifier.predict_detailed(texts)
-    return _CLASSIFIER_THREAD.submit(classifier.predict_detailed, texts).result(timeout=timeout_s)
+    if not _running_calls.acquire(blocking=False):
+        raise _ClassifierBusy(f"is hung ({_MAX_ABANDONED} abandoned calls still running)")
+    future: Future[Sequence[ClassifierOutput]] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(classifier.predict_detailed(texts))
+        except BaseException as exc:
+            future.set_exception(exc)
+        finally:
+            _running_calls.release()
+
+    threading.Thread(target=run, name="huiyan-classifier", daemon=True).start()
+    return future.result(timeout=timeout_s)
 
 
 def _basis(policy: Policy, rules: Rules) -> str:

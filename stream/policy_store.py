@@ -10,8 +10,15 @@ pushes, and ``cleanup.policy=compact``:
 - the newest record of a slot is the policy in force in that slot (``huiyan policy show``);
 - a record with ``"yaml": null`` clears the shadow slot (``huiyan policy clear-shadow``).
 
-A worker re-validates every record: one that does not parse or validate is rejected with an error in
-the log and a metric, and the previous policy of that slot stays in force.
+A worker re-validates every record: one that does not parse or validate, or whose ``version`` is not
+the hash of its body, is rejected with an error in the log and a metric, and the previous policy of that
+slot stays in force.
+
+Who may push is the broker's to enforce: with the ACLs of docs/security.md only policy administrators
+can write this topic. A record names the principal the pushing client logged in as (``principal``,
+``User:<name>``, None on an unauthenticated connection) and the person it says pushed it (``pushed_by``).
+Kafka does not stamp records with their writer, so both are what the writer wrote; the broker's
+authorizer log records the principal of every write.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ class PolicyRecord:
     pushed_by: str
     yaml: str | None
     offset: int = -1
+    principal: str | None = None
 
     def to_json(self) -> bytes:
         doc = {
@@ -55,6 +63,7 @@ class PolicyRecord:
             "name": self.name,
             "pushed_at": self.pushed_at,
             "pushed_by": self.pushed_by,
+            "principal": self.principal,
             "yaml": self.yaml,
         }
         return json.dumps(doc, ensure_ascii=False).encode("utf-8")
@@ -63,8 +72,36 @@ class PolicyRecord:
     def key(self) -> bytes:
         return f"{self.slot}:{self.version or 'none'}".encode()
 
+    @property
+    def pusher(self) -> str:
+        """Who pushed it, for people: the principal with the name it gave, or the name, unauthenticated."""
+        if self.principal:
+            return f"{self.principal} ({self.pushed_by})" if self.pushed_by else self.principal
+        return f"{self.pushed_by or 'unknown'} (unauthenticated)"
 
-def new_record(slot: Slot, text: str | None, pushed_by: str, now: datetime | None = None) -> PolicyRecord:
+
+def policy_of(record: PolicyRecord) -> Policy | None:
+    """The policy ``record`` carries (None: it clears the shadow slot), validated, and only if the record's
+    version is the hash of its body; raises :class:`PolicyError` otherwise."""
+    if record.yaml is None:
+        return None
+    policy = parse_policy(record.yaml)
+    if record.version != policy.version:
+        raise PolicyError(
+            f"offset {record.offset}: the record says version {record.version}, but its body is "
+            f"{policy.version}: refused"
+        )
+    return policy
+
+
+def new_record(
+    slot: Slot,
+    text: str | None,
+    pushed_by: str,
+    now: datetime | None = None,
+    *,
+    principal: str | None = None,
+) -> PolicyRecord:
     """A record to push; the policy is validated first (raises :class:`PolicyError`)."""
     if slot not in SLOTS:
         raise PolicyError(f"slot must be one of {', '.join(SLOTS)}, not {slot!r}")
@@ -83,6 +120,7 @@ def new_record(slot: Slot, text: str | None, pushed_by: str, now: datetime | Non
         pushed_at=isoformat(now or datetime.now(UTC)),
         pushed_by=pushed_by,
         yaml=text,
+        principal=principal,
     )
 
 
@@ -119,6 +157,7 @@ def decode_record(offset: int, value: bytes | None) -> PolicyRecord:
         pushed_by=string("pushed_by") or "",
         yaml=text,
         offset=offset,
+        principal=string("principal"),
     )
 
 
@@ -148,10 +187,10 @@ class PolicyState:
         self.position = max(self.position, offset + 1)
         try:
             record = decode_record(offset, value)
-            if record.yaml is None:
+            policy = policy_of(record)
+            if policy is None:
                 self.shadow = None
                 return Outcome("shadow", True, None)
-            policy = parse_policy(record.yaml)
         except PolicyError as exc:
             slot = _slot_of(value)
             log.error(
@@ -167,7 +206,7 @@ class PolicyState:
             record.slot,
             policy.version,
             offset,
-            record.pushed_by,
+            record.pusher,
         )
         return Outcome(record.slot, True, policy.version)
 
@@ -190,11 +229,15 @@ def push(settings: Settings, record: PolicyRecord) -> PolicyRecord:
     """Produces ``record`` to the policy topic and returns it with its offset."""
     from kafka import KafkaProducer
 
+    from stream.kafka_auth import kafka_python_options
     from stream.kafka_io import create_topics
 
     create_topics(settings)
     producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", max_request_size=2_097_152
+        bootstrap_servers=settings.bootstrap_servers,
+        acks="all",
+        max_request_size=settings.kafka_max_message_bytes,
+        **kafka_python_options(settings),
     )
     try:
         metadata = producer.send(settings.policy_topic, key=record.key, value=record.to_json()).get(
@@ -248,11 +291,10 @@ def in_force(records: Sequence[PolicyRecord]) -> dict[Slot, PolicyRecord | None]
     """The newest valid record of each slot (a record whose YAML no longer validates is skipped)."""
     current: dict[Slot, PolicyRecord | None] = {"live": None, "shadow": None}
     for record in records:
-        if record.yaml is not None:
-            try:
-                parse_policy(record.yaml)
-            except PolicyError:
-                continue
+        try:
+            policy_of(record)
+        except PolicyError:
+            continue
         current[record.slot] = record
     return current
 

@@ -12,6 +12,8 @@ import base64
 import binascii
 import hashlib
 import json
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -92,6 +94,55 @@ def _event_validator() -> Callable[[Any], Any]:
     return fastjsonschema.compile(load_schema("content-event.v1"))
 
 
+# Numbers of more characters are refused: no interoperable JSON reader keeps them exactly (RFC 7493 2.2),
+# and Python's own integer parser raises past 4,300 digits, which once crashed the agent.
+MAX_NUMBER_CHARS: Final = 40
+# Objects and arrays nested deeper are refused; the contract nests three levels.
+MAX_NESTING: Final = 32
+# Identifiers must arrive exactly as sent: one with a lone surrogate is refused, never rewritten, so a
+# producer can still match the dead letter to its event. Every other string is repaired (see normalised).
+IDENTIFIER_PATHS: Final = frozenset(
+    {
+        ("event_id",),
+        ("content_id",),
+        ("tenant",),
+        ("scene",),
+        ("producer", "provider_code"),
+        ("producer", "user_id"),
+        ("depicted_persons", "*", "person_ref"),
+    }
+)
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+class _NumberRefused(ValueError):
+    """A JSON number the edge does not accept (too long, not finite, NaN/Infinity literals)."""
+
+
+def _parse_int(literal: str) -> int:
+    if len(literal) > MAX_NUMBER_CHARS:
+        raise _NumberRefused(f"an integer of {len(literal)} characters (at most {MAX_NUMBER_CHARS})")
+    return int(literal)
+
+
+def _parse_float(literal: str) -> float:
+    if len(literal) > MAX_NUMBER_CHARS:
+        raise _NumberRefused(f"a number of {len(literal)} characters (at most {MAX_NUMBER_CHARS})")
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _NumberRefused(f"{literal} is out of range for a double")
+    return value
+
+
+def _parse_constant(name: str) -> float:
+    raise _NumberRefused(f"{name} is not JSON")
+
+
+_DECODER: Final = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
+)
+
+
 @dataclass(frozen=True, slots=True)
 class EventRejected:
     """An event that cannot be processed; it goes to the dead-letter topic with its original bytes."""
@@ -156,6 +207,9 @@ class ContentEvent:
     created_at: datetime | None = None
     published_at: datetime | None = None
     received_at: datetime | None = None
+    # Where lone surrogates were replaced by U+FFFD at the edge, as (JSON path, count); the decision
+    # carries a ``text_normalised`` note naming them.
+    normalised: tuple[tuple[str, int], ...] = ()
 
 
 def _parse_time(value: str | None, name: str) -> datetime | EventRejected | None:
@@ -182,7 +236,7 @@ def _schema_rejection(error: fastjsonschema.JsonSchemaValueException, event_id: 
     else:
         reason = "invalid_value"
     where = "/".join(path) or "(event)"
-    return EventRejected(reason, f"{where}: {error.message[:300]}", event_id)
+    return EventRejected(reason, f"{where}: {error.message[:300]}", printable(event_id))
 
 
 def parse_event(
@@ -192,7 +246,13 @@ def parse_event(
     max_media_bytes: int,
     received_at: datetime | None = None,
 ) -> ContentEvent | EventRejected:
-    """Validates raw bytes against ``content-event.v1``; never raises on bad input."""
+    """Validates raw bytes against ``content-event.v1``; never raises on bad input.
+
+    Besides the schema, the edge refuses what no later step could carry: numbers of more than
+    ``MAX_NUMBER_CHARS`` characters, NaN and Infinity, nesting deeper than ``MAX_NESTING`` and lone
+    surrogates in identifiers. Lone surrogates elsewhere (a ``\\udfff`` escape decodes to a code point
+    UTF-8 cannot encode) are replaced by U+FFFD and listed in ``ContentEvent.normalised``.
+    """
     if len(raw) > max_event_bytes:
         return EventRejected("oversize", f"event is {len(raw)} bytes, limit {max_event_bytes}")
     try:
@@ -200,21 +260,87 @@ def parse_event(
     except UnicodeDecodeError as exc:
         return EventRejected("invalid_encoding", f"not UTF-8: {exc.reason} at byte {exc.start}")
     try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        doc = _DECODER.decode(text)
+    except _NumberRefused as exc:
+        return EventRejected("invalid_value", f"unacceptable number: {exc}"[:300])
+    except (ValueError, RecursionError) as exc:
         return EventRejected("invalid_json", f"not JSON: {exc}"[:300])
     if not isinstance(doc, dict):
         return EventRejected("not_an_object", f"event is a JSON {type(doc).__name__}, not an object")
     event_id = doc.get("event_id") if isinstance(doc.get("event_id"), str) else None
+    # Cheap tests first: only a document with many brackets can be deep, only one with a \\uD escape
+    # can hold a lone surrogate.
+    if raw.count(b"{") + raw.count(b"[") > MAX_NESTING and (depth := nesting_depth(doc)) > MAX_NESTING:
+        return EventRejected("invalid_value", f"nested {depth} levels deep (at most {MAX_NESTING})", event_id)
+    normalised: list[tuple[str, int]] = []
+    if b"\\ud" in raw or b"\\uD" in raw:
+        refused: list[str] = []
+        doc = _replace_surrogates(doc, (), normalised, refused)
+        if refused:
+            return EventRejected(
+                "invalid_encoding",
+                f"{', '.join(refused)}: a lone surrogate (unencodable code point) in an identifier",
+                printable(event_id),
+            )
     try:
         _event_validator()(doc)
     except fastjsonschema.JsonSchemaValueException as error:
         return _schema_rejection(error, event_id)
-    return _build_event(doc, raw, max_media_bytes, received_at)
+    return _build_event(doc, raw, max_media_bytes, received_at, tuple(normalised))
+
+
+def printable(value: str | None) -> str | None:
+    """``value`` with lone surrogates written as ``\\udxxx`` escapes, as the JSON it came in spelled them:
+    for dead-letter headers and files, which must be valid UTF-8."""
+    if value is None or not _LONE_SURROGATE.search(value):
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def nesting_depth(doc: Any) -> int:
+    """Levels of objects and arrays in ``doc`` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _replace_surrogates(
+    value: Any, path: tuple[str, ...], normalised: list[tuple[str, int]], refused: list[str]
+) -> Any:
+    if isinstance(value, str):
+        repaired, count = _LONE_SURROGATE.subn("\ufffd", value)
+        if count:
+            if path in IDENTIFIER_PATHS:
+                refused.append("/".join(path))
+            else:
+                normalised.append(("/".join(path) or "(event)", count))
+        return repaired
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            fixed_key = _replace_surrogates(key, (*path, "(key)"), normalised, refused)
+            out[fixed_key] = _replace_surrogates(item, (*path, str(fixed_key)), normalised, refused)
+        return out
+    if isinstance(value, list):
+        return [_replace_surrogates(item, (*path, "*"), normalised, refused) for item in value]
+    return value
 
 
 def _build_event(
-    doc: dict[str, Any], raw: bytes, max_media_bytes: int, received_at: datetime | None
+    doc: dict[str, Any],
+    raw: bytes,
+    max_media_bytes: int,
+    received_at: datetime | None,
+    normalised: tuple[tuple[str, int], ...] = (),
 ) -> ContentEvent | EventRejected:
     event_id: str = doc["event_id"]
     media = None
@@ -278,6 +404,7 @@ def _build_event(
         created_at=times["created_at"],
         published_at=times["published_at"],
         received_at=received_at,
+        normalised=normalised,
     )
 
 
@@ -296,7 +423,7 @@ class LabelFinding:
 @dataclass(frozen=True, slots=True)
 class ClassifierOutput:
     """What a text classifier returns for one text: a score in [0, 1] per category, and whether the
-    text was cut to the model's maximum length (``tokens`` counts the whole text)."""
+    text was cut to the model's maximum length (``tokens`` counts the text, or a long text's start)."""
 
     scores: dict[str, float]
     truncated: bool = False

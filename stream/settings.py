@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -30,6 +30,20 @@ def _bool(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT")
+# A content record may exceed its event by this much (key, headers, record batch framing).
+EVENT_RECORD_HEADROOM = 16_384
+# A dead letter adds headers (reason, detail up to 1,000 bytes, source, hash) to the original.
+DEAD_LETTER_HEADROOM = 65_536
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+
+
+def _choice(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number <= 0:
@@ -44,6 +58,66 @@ SETTINGS: tuple[Setting, ...] = (
         "kafka://127.0.0.1:19092",
         str,
         "Kafka bootstrap servers as a Faust URL (`kafka://host:port`; several separated by `;`).",
+    ),
+    Setting(
+        "security_protocol",
+        "HUIYAN_KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        lambda v: _choice(v.upper(), SECURITY_PROTOCOLS),
+        "How every Huiyan client connects to Kafka: `PLAINTEXT`, `SSL` (TLS), `SASL_SSL` (TLS and a SASL "
+        "login, the secure choice) or `SASL_PLAINTEXT`. docs/security.md explains each.",
+    ),
+    Setting(
+        "sasl_mechanism",
+        "HUIYAN_KAFKA_SASL_MECHANISM",
+        "SCRAM-SHA-512",
+        lambda v: _choice(v.upper(), SASL_MECHANISMS),
+        "SASL mechanism with `SASL_*` protocols: `SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN`.",
+    ),
+    Setting(
+        "sasl_username",
+        "HUIYAN_KAFKA_USERNAME",
+        "",
+        str,
+        "SASL user name (the Kafka principal `User:<name>` that ACLs name); required with `SASL_*`.",
+    ),
+    Setting(
+        "sasl_password",
+        "HUIYAN_KAFKA_PASSWORD",
+        "",
+        str,
+        "SASL password. Prefer `HUIYAN_KAFKA_PASSWORD_FILE`: a process's environment can be read by "
+        "its user.",
+    ),
+    Setting(
+        "sasl_password_file",
+        "HUIYAN_KAFKA_PASSWORD_FILE",
+        "",
+        str,
+        "File holding the SASL password (a trailing newline is ignored); used when `HUIYAN_KAFKA_PASSWORD` "
+        "is empty.",
+    ),
+    Setting(
+        "ssl_cafile",
+        "HUIYAN_KAFKA_CA_FILE",
+        "",
+        str,
+        "PEM file of the CA that signed the brokers' certificates, with `SSL`/`SASL_SSL`; empty: the "
+        "system's CAs. Brokers' host names are always verified.",
+    ),
+    Setting(
+        "ssl_certfile",
+        "HUIYAN_KAFKA_CERT_FILE",
+        "",
+        str,
+        "PEM client certificate, for brokers that require TLS client authentication (optional).",
+    ),
+    Setting(
+        "ssl_keyfile",
+        "HUIYAN_KAFKA_KEY_FILE",
+        "",
+        str,
+        "PEM private key of `HUIYAN_KAFKA_CERT_FILE`.",
     ),
     Setting(
         "app_id",
@@ -158,11 +232,30 @@ SETTINGS: tuple[Setting, ...] = (
         "Inference runs on its own thread and never delays heartbeats, so this can stay short.",
     ),
     Setting(
+        "shutdown_timeout_s",
+        "HUIYAN_SHUTDOWN_TIMEOUT_S",
+        30,
+        _positive_int,
+        "Seconds a stopping worker may take (finishing and acknowledging the batch in hand) before it "
+        "exits anyway, with status 70; its unacknowledged events go to another worker.",
+    ),
+    Setting(
         "max_event_bytes",
         "HUIYAN_MAX_EVENT_BYTES",
         1_048_576,
         _positive_int,
-        "Largest event accepted, in bytes; larger events are dead-lettered as `oversize`.",
+        "Largest event accepted, in bytes. `huiyan produce` refuses a larger one, the content topic is "
+        "created to refuse it (`max.message.bytes` 16 KiB above, for key and headers), and a worker "
+        "dead-letters one that got through as `oversize`.",
+    ),
+    Setting(
+        "kafka_max_message_bytes",
+        "HUIYAN_KAFKA_MAX_MESSAGE_BYTES",
+        2_097_152,
+        _positive_int,
+        "The brokers' `message.max.bytes` (`deploy/kafka/broker.sh` writes this value): the request limit "
+        "of every Huiyan producer. It must exceed `HUIYAN_MAX_EVENT_BYTES` by at least 64 KiB, room for a "
+        "dead letter's headers; docs/security.md has the table of limits.",
     ),
     Setting(
         "max_media_bytes",
@@ -264,6 +357,14 @@ SETTINGS: tuple[Setting, ...] = (
 @dataclass(frozen=True, slots=True)
 class Settings:
     broker: str
+    security_protocol: str
+    sasl_mechanism: str
+    sasl_username: str
+    sasl_password: str = field(repr=False)
+    sasl_password_file: str
+    ssl_cafile: str
+    ssl_certfile: str
+    ssl_keyfile: str
     app_id: str
     content_topic: str
     decision_topic: str
@@ -279,7 +380,9 @@ class Settings:
     fetch_min_bytes: int
     fetch_max_wait_ms: int
     session_timeout_s: int
+    shutdown_timeout_s: int
     max_event_bytes: int
+    kafka_max_message_bytes: int
     max_media_bytes: int
     policy_file: str
     platform_code: str
@@ -310,7 +413,25 @@ class Settings:
                     raise ValueError(f"{setting.env}: {exc}") from exc
             else:
                 values[setting.name] = setting.default
-        return cls(**values)
+        settings = cls(**values)
+        if settings.max_event_bytes + DEAD_LETTER_HEADROOM > settings.kafka_max_message_bytes:
+            raise ValueError(
+                f"HUIYAN_MAX_EVENT_BYTES ({settings.max_event_bytes}) must be at least "
+                f"{DEAD_LETTER_HEADROOM} below HUIYAN_KAFKA_MAX_MESSAGE_BYTES "
+                f"({settings.kafka_max_message_bytes}), the brokers' limit: an event must fit in a dead "
+                "letter with its headers"
+            )
+        return settings
+
+    @property
+    def content_topic_max_bytes(self) -> int:
+        """The content topic's ``max.message.bytes``: an event at the limit, its key and headers."""
+        return self.max_event_bytes + EVENT_RECORD_HEADROOM
+
+    @property
+    def dead_letter_max_bytes(self) -> int:
+        """The largest original a dead letter copies whole (a larger one is cut, and says so)."""
+        return self.kafka_max_message_bytes - DEAD_LETTER_HEADROOM
 
     @property
     def bootstrap_servers(self) -> list[str]:

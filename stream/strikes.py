@@ -25,8 +25,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from stream.records import Action
 from stream.settings import Settings
@@ -167,7 +168,11 @@ def load_strikes(
 
 
 async def follow_strikes(
-    bootstrap: list[str], topic: str, partition_ids: list[int], book: StrikeBook
+    bootstrap: list[str],
+    topic: str,
+    partition_ids: list[int],
+    book: StrikeBook,
+    client_options: Mapping[str, Any] | None = None,
 ) -> None:
     """Feeds ``book`` from every partition of the strike topic (``partition_ids``, read from the
     broker's metadata at start-up) from ``book.position`` on, where :func:`load_strikes` stopped (it
@@ -181,6 +186,7 @@ async def follow_strikes(
             group_id=None,
             enable_auto_commit=False,
             fetch_max_wait_ms=500,
+            **(client_options or {}),
         )
         try:
             await consumer.start()

@@ -25,10 +25,6 @@ DLQ_EVENT_ID = "huiyan.dlq.event_id"
 DLQ_TRUNCATED = "huiyan.dlq.truncated"
 DLQ_ORIGINAL_SHA256 = "huiyan.dlq.original.sha256"
 
-# Largest original copied whole to the dead-letter topic; stays under the producer's 2 MiB request limit
-# (stream.app) with room for headers. A larger record is copied as a prefix with DLQ_TRUNCATED set.
-DLQ_MAX_BYTES = 1_900_000
-
 
 @dataclass(frozen=True, slots=True)
 class Topics:

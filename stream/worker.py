@@ -6,21 +6,25 @@ import asyncio
 import gc
 import json
 import logging
+import os
+import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import faust
 
 from stream import metrics, policy_store
 from stream.agents import BatchProcessor, register_agents
 from stream.app import create_app
+from stream.kafka_auth import aiokafka_options
 from stream.kafka_io import create_topics, partition_ids
 from stream.pipeline import EventLimits, ModerationContext, TextClassifier
 from stream.policy import load_policy
 from stream.policy_store import PolicyState
 from stream.settings import Settings
 from stream.strikes import StrikeBook, follow_strikes, load_strikes
-from stream.topics import DLQ_MAX_BYTES, declare_topics
+from stream.topics import declare_topics
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,7 @@ def load_signing_keys(path: str) -> dict[str, str]:
     return keys
 
 
-def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
+def build_worker(settings: Settings) -> tuple[HuiyanWorker, BatchProcessor]:
     context = build_context(settings)
     app = create_app(settings)
     topics = declare_topics(app, settings)
@@ -77,7 +81,9 @@ def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
     # before it in force, exactly as it did in the workers that saw it arrive.
     for outcome in policies.apply_all(policy_store.read_raw(settings)):
         metrics.record_policy_update(outcome.slot, outcome.applied)
-    processor = BatchProcessor(context, topics, dlq_max_bytes=DLQ_MAX_BYTES, policies=policies)
+    processor = BatchProcessor(
+        context, topics, dlq_max_bytes=settings.dead_letter_max_bytes, policies=policies
+    )
     register_agents(
         app,
         topics,
@@ -95,7 +101,13 @@ def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
 
     @app.task  # type: ignore[untyped-decorator]
     async def watch_strikes() -> None:
-        await follow_strikes(settings.bootstrap_servers, settings.strike_topic, strike_partitions, strikes)
+        await follow_strikes(
+            settings.bootstrap_servers,
+            settings.strike_topic,
+            strike_partitions,
+            strikes,
+            aiokafka_options(settings),
+        )
 
     @app.task  # type: ignore[untyped-decorator]
     async def announce() -> None:
@@ -114,12 +126,58 @@ def build_worker(settings: Settings) -> tuple[faust.Worker, BatchProcessor]:
             settings.web_port,
         )
 
-    worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
+    worker = HuiyanWorker(app, loglevel=settings.log_level, redirect_stdouts=False)
+    worker.shutdown_timeout_s = settings.shutdown_timeout_s
     # Faust's terminal spinner hangs a DEBUG handler on the root logger and lowers it to DEBUG, so every
     # faust and aiokafka debug call on the produce path built a log record only to drop it (about 8% of
     # the event loop's time in a profile of the bench). Nobody watches a spinner in a deployment.
     worker.spinner = None
     return worker, processor
+
+
+class HuiyanWorker(faust.Worker):
+    """Faust's worker with a bound on how long stopping may take.
+
+    Faust waits, when stopping, until every event taken is acknowledged; an agent that crashed before
+    acknowledging its batch once made SIGTERM hang for minutes ("wait_empty: Waiting for tasks") until
+    ``kill -9``. From the first stop signal, or the start of a shutdown for any other reason, a timer
+    thread ends the process after ``shutdown_timeout_s``, whatever the event loop is doing. Nothing is
+    lost by it: unacknowledged events are not committed, and the group gives them to another worker.
+    """
+
+    shutdown_timeout_s: float = 30.0
+    _watchdog: threading.Timer | None = None
+
+    def _schedule_shutdown(self, signal: Any) -> None:
+        self.start_watchdog(f"signal {getattr(signal, 'name', signal)}")
+        super()._schedule_shutdown(signal)
+
+    def on_worker_shutdown(self) -> None:
+        self.start_watchdog("shutdown")
+        super().on_worker_shutdown()
+
+    def start_watchdog(self, why: str) -> None:
+        if self._watchdog is not None:
+            return
+        timeout = self.shutdown_timeout_s
+
+        def force_exit() -> None:
+            log.critical(
+                "worker not stopped %.0f s after %s (HUIYAN_SHUTDOWN_TIMEOUT_S); exiting now. "
+                "Unacknowledged events are redone by the group.",
+                timeout,
+                why,
+            )
+            logging.shutdown()
+            os._exit(EXIT_SHUTDOWN_TIMEOUT)
+
+        self._watchdog = threading.Timer(timeout, force_exit)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+
+# The exit status of a worker that the shutdown watchdog ended (EX_SOFTWARE).
+EXIT_SHUTDOWN_TIMEOUT = 70
 
 
 async def follow_policies(settings: Settings, policies: PolicyState) -> None:
@@ -134,7 +192,8 @@ async def follow_policies(settings: Settings, policies: PolicyState) -> None:
             group_id=None,
             enable_auto_commit=False,
             fetch_max_wait_ms=500,
-            max_partition_fetch_bytes=4_194_304,
+            max_partition_fetch_bytes=2 * settings.kafka_max_message_bytes,
+            **aiokafka_options(settings),
         )
         try:
             await consumer.start()
