@@ -93,3 +93,31 @@ def test_in_force_is_the_newest_valid_record_of_each_slot() -> None:
     current = in_force(records)
     assert current["live"] is not None and current["live"].offset == 0
     assert current["shadow"] is not None and current["shadow"].yaml is None
+
+
+@pytest.mark.parametrize(
+    "version",
+    [None, "forged@sha256:0000", parse_policy(LIVE).version],
+    ids=["no-version", "made-up", "another-policy's"],
+)
+def test_a_record_whose_version_is_not_the_hash_of_its_body_is_refused(version: str | None) -> None:
+    state = PolicyState(load_policy())
+    state.apply(0, _value("live", LIVE))
+    forged = json.loads(_value("live", SHADOW))
+    forged["version"] = version
+    outcome = state.apply(1, json.dumps(forged).encode())
+    assert not outcome.applied and outcome.error is not None
+    assert "its body is" in outcome.error and "refused" in outcome.error
+    assert state.live.name == "candidate"
+    # Nor is it shown as in force.
+    records = [decode_record(0, _value("live", LIVE)), decode_record(1, json.dumps(forged).encode())]
+    assert in_force(records)["live"] == records[0]
+
+
+def test_a_record_names_the_principal_that_pushed_it() -> None:
+    record = new_record("live", LIVE, "alice", NOW, principal="User:huiyan-admin")
+    decoded = decode_record(7, record.to_json())
+    assert decoded.principal == "User:huiyan-admin" and decoded.pushed_by == "alice"
+    assert decoded.pusher == "User:huiyan-admin (alice)"
+    anonymous = decode_record(8, new_record("live", LIVE, "bob", NOW).to_json())
+    assert anonymous.principal is None and anonymous.pusher == "bob (unauthenticated)"
