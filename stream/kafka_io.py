@@ -98,7 +98,7 @@ def event_key(line: bytes) -> bytes | None:
     """The content id of a raw event, used as the Kafka key so one content stays on one partition."""
     try:
         doc = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # hostile bytes are the worker's to dead-letter, not ours to fail on
         return None
     content_id = doc.get("content_id") if isinstance(doc, dict) else None
     return content_id.encode("utf-8") if isinstance(content_id, str) else None

@@ -319,11 +319,10 @@ def _score(
                 continue
             scores[i].update(output.scores)
             if output.truncated:
-                notes[i].append(
-                    Note(
-                        "text_truncated", f"{classifier.name} read the start of a {output.tokens}-token text"
-                    )
-                )
+                # A classifier may count the tokens of a long text's start only (TextRiskModel does).
+                size = f"{len(events[i].text or '')} characters, {output.tokens} tokens or more"
+                read = f"{classifier.name} read the start of the text ({size})"
+                notes[i].append(Note("text_truncated", read))
     return scores, notes, failures
 
 

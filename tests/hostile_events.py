@@ -156,7 +156,7 @@ def mixed_traffic(count: int, *, seed: int, hostile_share: float = 0.3) -> Itera
         if kind < 0.7:
             value = with_fragment(base_doc(n), rng.choice(FIELDS), rng.choice(FRAGMENTS))
         elif kind < 0.85:
-            value = hostile_texts(n)[rng.randrange(5)]
+            value = hostile_texts(100_000 + 5 * n)[rng.randrange(5)]  # ids no normal event has
         else:
             value = rng.choice(odd_encodings(n))
         yield Sent(value, False)

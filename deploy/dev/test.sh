@@ -11,15 +11,29 @@ echo "== ruff" >&2
 echo "== mypy" >&2
 .venv/bin/mypy
 
-started=0
+# Two brokers: the plain one most tests use, and the authenticated one (SASL_SSL, ACLs) of the security
+# tests. Each is started unless running, and stopped again if this script started it.
+secure=(env HUIYAN_KAFKA_SECURITY=sasl_ssl HUIYAN_KAFKA_PORT="${HUIYAN_KAFKA_SECURE_PORT:-19192}"
+        HUIYAN_KAFKA_CONTROLLER_PORT="${HUIYAN_KAFKA_SECURE_CONTROLLER_PORT:-19193}"
+        HUIYAN_KAFKA_HOME="${HUIYAN_KAFKA_SECURE_HOME:-$repo/.kafka-secure}")
+started=0 started_secure=0
 if ! deploy/kafka/broker.sh status 2>/dev/null; then
   deploy/kafka/broker.sh start
   started=1
 fi
-cleanup() { if [[ $started == 1 ]]; then deploy/kafka/broker.sh stop; fi; }
+cleanup() {
+  if [[ $started_secure == 1 ]]; then "${secure[@]}" deploy/kafka/broker.sh stop; fi
+  if [[ $started == 1 ]]; then deploy/kafka/broker.sh stop; fi
+}
 trap cleanup EXIT
+if ! "${secure[@]}" deploy/kafka/broker.sh status 2>/dev/null; then
+  "${secure[@]}" deploy/kafka/broker.sh start
+  started_secure=1
+fi
 
 echo "== pytest" >&2
-# The integration tests fail (not skip) when the broker is unreachable under this command.
+# The integration tests fail (not skip) when a broker is unreachable under this command.
 HUIYAN_REQUIRE_BROKER=1 HUIYAN_TEST_BROKER="127.0.0.1:${HUIYAN_KAFKA_PORT:-19092}" \
+  HUIYAN_TEST_SECURE_BROKER="127.0.0.1:${HUIYAN_KAFKA_SECURE_PORT:-19192}" \
+  HUIYAN_TEST_SECURE_HOME="${HUIYAN_KAFKA_SECURE_HOME:-$repo/.kafka-secure}" \
   .venv/bin/python -m pytest -p no:cacheprovider "$@"

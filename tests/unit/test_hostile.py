@@ -375,3 +375,19 @@ def test_a_worker_that_cannot_stop_exits_after_its_shutdown_timeout() -> None:
     assert done.returncode == 70, done.stderr.decode()
     assert time.monotonic() - started < 20
     assert b"worker not stopped" in done.stderr
+
+
+def test_the_agent_crashes_the_worker_instead_of_restarting_in_place() -> None:
+    import faust
+    import mode
+
+    from stream.agents import register_agents
+
+    app = faust.App("t-crash", autodiscover=False)
+    topics = Topics(
+        content=app.topic("content"), decisions=None, dead_letters=None, shadow_decisions=None, strikes=None
+    )
+    processor, _, _ = _processor(_context())
+    agent = register_agents(app, topics, processor, batch_max=8, batch_within_s=0.01)
+    assert agent.supervisor_strategy is mode.CrashingSupervisor
+    processor.close()

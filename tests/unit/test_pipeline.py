@@ -143,7 +143,7 @@ def test_over_long_text_is_scored_with_a_note_not_refused() -> None:
     (decision,) = moderate([_event("long", text=long_text)], _context(FixedScores({})))
     assert decision.scores == {"rumor": 0.0, "vulgar": 0.0}
     assert [n.code for n in decision.notes] == ["text_truncated"]
-    assert "60-token" in decision.notes[0].message
+    assert "60 tokens or more" in decision.notes[0].message
 
 
 def test_failing_classifier_fails_closed_to_flag() -> None:
