@@ -95,7 +95,15 @@ class BatchProcessor:
         is CPU work, and a failure to encode must cost one event, not a task nobody awaits)."""
         now = datetime.now(UTC)
         raw = [RawEvent(value=e.value, received_at=now) for e in events]
-        outcome = encode_outcome(moderate_raw(raw, context, shadow))
+        try:
+            outcome = encode_outcome(moderate_raw(raw, context, shadow))
+        except Exception as exc:
+            # moderate_raw isolates failures per event; reaching here is a bug outside that. Every event
+            # of the batch still ends somewhere, and the worker does not crash-loop on the batch.
+            log.exception("deciding a batch of %d events failed outside the core's isolation", len(events))
+            detail = f"deciding its batch failed: {type(exc).__name__}: {exc}"[:300]
+            why = EventRejected("internal_error", detail)
+            outcome = EncodedOutcome([], [(i, why) for i in range(len(events))], [], [])
         outgoing = [
             Outgoing("decisions", self.topics.decisions, _key(d.content_id), payload)
             for _, d, payload in outcome.decisions

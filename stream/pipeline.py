@@ -390,7 +390,7 @@ class _ClassifierBusy(Exception):
 # delay the next one (the halves of a bisection run while the abandoned call goes on). A call that
 # overran keeps its thread until it returns; past this many such threads the classifier counts as hung
 # and every call fails at once, closed, instead of piling up threads.
-_MAX_ABANDONED: Final = 8
+_MAX_ABANDONED: Final = 16
 _running_calls = threading.BoundedSemaphore(_MAX_ABANDONED)
 
 

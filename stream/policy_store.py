@@ -132,8 +132,8 @@ def decode_record(offset: int, value: bytes | None) -> PolicyRecord:
         raise PolicyError(f"offset {offset}: record of {len(value)} bytes is too large")
     try:
         doc = json.loads(value)
-    except ValueError as exc:
-        raise PolicyError(f"offset {offset}: not JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise PolicyError(f"offset {offset}: not JSON ({str(exc)[:200]})") from exc
     if not isinstance(doc, dict):
         raise PolicyError(f"offset {offset}: not a JSON object")
     slot = doc.get("slot")
@@ -217,7 +217,7 @@ class PolicyState:
 def _slot_of(value: bytes | None) -> Slot | None:
     try:
         slot = json.loads(value or b"").get("slot")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return cast(Slot, slot) if slot in SLOTS else None
 

@@ -336,6 +336,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Classifier model directory; empty means the bundled `classifiers/models/text-v3`.",
     ),
     Setting(
+        "classifier_factory",
+        "HUIYAN_CLASSIFIER_FACTORY",
+        "",
+        str,
+        "`module:callable` that returns the text classifier (or a list of them) to serve instead of the "
+        "bundled model, called once per process with the settings; each needs `name`, `version`, "
+        "`categories` and `predict_detailed(texts)`. Empty: the bundled model.",
+    ),
+    Setting(
         "classifier_timeout_ms",
         "HUIYAN_CLASSIFIER_TIMEOUT_MS",
         10_000,
@@ -395,6 +404,7 @@ class Settings:
     metrics_enabled: bool
     classifiers_enabled: bool
     model_dir: str
+    classifier_factory: str
     classifier_timeout_ms: int
     inference_threads: int
 

@@ -83,7 +83,7 @@ def decode_strike(value: bytes | None) -> StrikeRecord | None:
             action=doc["action"] if doc["action"] in ("allow", "flag", "block") else "block",
             at=float(doc["at"]),
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         log.warning("skipped a record of the strike topic that is not a strike: %r", (value or b"")[:200])
         return None
     return record

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import json
 import logging
 import os
@@ -35,7 +36,9 @@ def build_context(settings: Settings) -> ModerationContext:
     The classifier model is loaded here, once per process.
     """
     classifiers: tuple[TextClassifier, ...] = ()
-    if settings.classifiers_enabled:
+    if settings.classifiers_enabled and settings.classifier_factory:
+        classifiers = load_classifiers(settings)
+    elif settings.classifiers_enabled:
         from classifiers.text_model import TextRiskModel, served_model_dir
 
         model_dir = served_model_dir(settings.model_dir)
@@ -51,6 +54,24 @@ def build_context(settings: Settings) -> ModerationContext:
         else None,
         classifier_timeout_s=settings.classifier_timeout_ms / 1000,
     )
+
+
+def load_classifiers(settings: Settings) -> tuple[TextClassifier, ...]:
+    """The classifiers ``HUIYAN_CLASSIFIER_FACTORY`` (``module:callable``) returns for ``settings``."""
+    module_name, _, attribute = settings.classifier_factory.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(
+            f"HUIYAN_CLASSIFIER_FACTORY: expected module:callable, not {settings.classifier_factory!r}"
+        )
+    factory = getattr(importlib.import_module(module_name), attribute)
+    built = factory(settings)
+    found = tuple(built) if isinstance(built, list | tuple) else (built,)
+    for classifier in found:
+        needed = ("name", "version", "categories", "predict_detailed")
+        missing = [a for a in needed if not hasattr(classifier, a)]
+        if missing:
+            raise ValueError(f"HUIYAN_CLASSIFIER_FACTORY: {classifier!r} has no {', '.join(missing)}")
+    return found
 
 
 def load_signing_keys(path: str) -> dict[str, str]:

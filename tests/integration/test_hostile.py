@@ -1,6 +1,7 @@
 """Hostile producers on the real broker (issue #12): generated hostile events mixed into normal traffic,
 two workers. Every record sent ends as a decision or a dead letter, every normal event carries its
-scores, and the workers that saw it all stop on SIGTERM within their shutdown timeout."""
+scores (a text that times out among them included), and the workers that saw it all stop on SIGTERM
+within their shutdown timeout."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from collections import Counter
 
 import pytest
 
-from tests.hostile_events import Sent, hostile_texts, mixed_traffic
+from tests.hostile_events import Sent, base_doc, hostile_texts, mixed_traffic
 from tests.integration.conftest import Deployment
+from tests.slow_classifier import MARKER
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +24,15 @@ CATEGORIES = {"rumor", "vulgar", "impersonation"}
 def test_hostile_events_mixed_into_traffic_all_end_somewhere(deployment: Deployment) -> None:
     sent = list(mixed_traffic(300, seed=12))
     sent += [Sent(value, False) for value in hostile_texts(10_000)]
+    # A text that times out: the bundled model, slowed down to 8 s on this text only.
+    hang = base_doc(20_000, f"{MARKER}这段文字会让分类器超时。")
+    sent.insert(150, Sent(json.dumps(hang, ensure_ascii=False).encode(), False))
     workers = [
-        deployment.start_worker(HUIYAN_SHUTDOWN_TIMEOUT_S="20", HUIYAN_CLASSIFIER_TIMEOUT_MS="5000")
+        deployment.start_worker(
+            HUIYAN_SHUTDOWN_TIMEOUT_S="20",
+            HUIYAN_CLASSIFIER_TIMEOUT_MS="3000",
+            HUIYAN_CLASSIFIER_FACTORY="tests.slow_classifier:build",
+        )
         for _ in range(2)
     ]
     deployment.produce([s.value for s in sent])
@@ -57,6 +66,10 @@ def test_hostile_events_mixed_into_traffic_all_end_somewhere(deployment: Deploym
             assert decision["notes"] == [], decision
     hostile_decided = [decided[s.event_id] for s in sent if not s.normal and s.event_id in decided]
     assert any("text_normalised" in json.dumps(d["notes"]) for d in hostile_decided)
+    timed_out = decided["hostile-20000"]
+    assert timed_out["scores"] == {} and timed_out["action"] == "flag", timed_out
+    assert [n["code"] for n in timed_out["notes"]] == ["classifier_unscored"]  # type: ignore[union-attr]
+    assert "timed out" in json.dumps(timed_out["notes"])
 
     for index, worker in enumerate(workers):
         started = time.monotonic()

@@ -391,3 +391,19 @@ def test_the_agent_crashes_the_worker_instead_of_restarting_in_place() -> None:
     agent = register_agents(app, topics, processor, batch_max=8, batch_within_s=0.01)
     assert agent.supervisor_strategy is mode.CrashingSupervisor
     processor.close()
+
+
+async def test_a_bug_outside_the_cores_isolation_dead_letters_the_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in strike counting")
+
+    monkeypatch.setattr("stream.agents.moderate_raw", broken)
+    processor, decisions, dead = _processor(_context())
+    events = [FakeEvent(json.dumps(base_doc(n)).encode(), FakeMessage(n)) for n in range(3)]
+    await processor.process(events)
+    processor.close()
+    assert decisions.sent == []
+    assert [r["headers"][DLQ_REASON] for r in dead.sent] == [b"internal_error"] * 3
+    assert [r["value"] for r in dead.sent] == [e.value for e in events]

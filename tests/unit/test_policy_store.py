@@ -121,3 +121,18 @@ def test_a_record_names_the_principal_that_pushed_it() -> None:
     assert decoded.pusher == "User:huiyan-admin (alice)"
     anonymous = decode_record(8, new_record("live", LIVE, "bob", NOW).to_json())
     assert anonymous.principal is None and anonymous.pusher == "bob (unauthenticated)"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"[" * 5000 + b"]" * 5000,
+        b'{"slot": "live", "n": ' + b"9" * 5000 + b"}",
+        b'{"slot": "live", "yaml": 1e999}',
+    ],
+    ids=["deep", "huge-int", "inf"],
+)
+def test_a_hostile_policy_record_is_rejected_not_raised(value: bytes) -> None:
+    state = PolicyState(load_policy())
+    outcome = state.apply(0, value)
+    assert not outcome.applied and state.position == 1

@@ -48,3 +48,18 @@ def test_every_setting_has_a_huiyan_variable_and_help() -> None:
 
 def test_readme_configuration_table_matches_the_settings() -> None:
     assert markdown_table() in README.read_text("utf-8"), "regenerate with: huiyan settings --markdown"
+
+
+def test_a_classifier_factory_replaces_the_bundled_model() -> None:
+    from stream.worker import build_context
+
+    settings = Settings.from_env(
+        {"HUIYAN_CLASSIFIER_FACTORY": "tests.slow_classifier:build", "HUIYAN_CLASSIFIER_TIMEOUT_MS": "500"}
+    )
+    context = build_context(settings)
+    (classifier,) = context.classifiers
+    assert type(classifier).__name__ == "SlowOnMarker"
+    with pytest.raises(ValueError, match="expected module:callable"):
+        build_context(Settings.from_env({"HUIYAN_CLASSIFIER_FACTORY": "tests.slow_classifier"}))
+    with pytest.raises(ValueError, match="has no name, version, categories, predict_detailed"):
+        build_context(Settings.from_env({"HUIYAN_CLASSIFIER_FACTORY": "builtins:repr"}))

@@ -164,3 +164,10 @@ def test_without_a_strike_rule_nothing_is_counted() -> None:
     assert policy.strikes is None
     context = ModerationContext(policy=policy, limits=EventLimits(100_000, 100_000), clock=lambda: NOW)
     assert moderate_raw([_raw("a", "办证刻章")], context).strikes == []
+
+
+def test_a_hostile_strike_record_is_skipped() -> None:
+    from stream.strikes import decode_strike
+
+    assert decode_strike(b"[" * 5000 + b"]" * 5000) is None
+    assert decode_strike(b'{"tenant": ' + b"9" * 5000 + b"}") is None
