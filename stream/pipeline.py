@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -386,12 +386,47 @@ class _ClassifierBusy(Exception):
     """Too many abandoned classifier calls are still running: the classifier is treated as hung."""
 
 
-# Calls with a timeout each run on a thread of their own, so that a call abandoned by its caller cannot
-# delay the next one (the halves of a bisection run while the abandoned call goes on). A call that
-# overran keeps its thread until it returns; past this many such threads the classifier counts as hung
-# and every call fails at once, closed, instead of piling up threads.
+class _ClassifierThread:
+    """Runs classifier calls that have a timeout on one long-lived thread, so the caller can stop waiting.
+
+    A call that overran keeps its thread until it returns; the thread is then abandoned and the next call
+    gets a fresh one, so the halves of a bisection are not queued behind it. Past ``_MAX_ABANDONED``
+    abandoned calls still running, the classifier counts as hung and every call fails at once, closed,
+    instead of piling up threads. Calls run on one thread, not a new one each: ONNX Runtime keeps
+    per-thread buffers that a fresh thread would allocate again.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-classifier")
+        self._lock = threading.Lock()
+        self._abandoned = 0
+
+    def call(
+        self, classifier: TextClassifier, texts: list[str], timeout_s: float
+    ) -> Sequence[ClassifierOutput]:
+        with self._lock:
+            if self._abandoned >= _MAX_ABANDONED:
+                raise _ClassifierBusy(f"is hung ({self._abandoned} abandoned calls still running)")
+            executor = self._executor
+            future = executor.submit(classifier.predict_detailed, texts)
+        try:
+            return future.result(timeout=timeout_s)
+        except FutureTimeout:
+            with self._lock:
+                if self._executor is executor:
+                    self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-classifier")
+                    executor.shutdown(wait=False, cancel_futures=True)
+                self._abandoned += 1
+            future.add_done_callback(self._released)
+            raise
+
+    def _released(self, _future: Future[Sequence[ClassifierOutput]]) -> None:
+        with self._lock:
+            self._abandoned -= 1
+
+
 _MAX_ABANDONED: Final = 16
-_running_calls = threading.BoundedSemaphore(_MAX_ABANDONED)
+_CLASSIFIER_THREAD = _ClassifierThread()
 
 
 def _call(
@@ -399,20 +434,7 @@ def _call(
 ) -> Sequence[ClassifierOutput]:
     if timeout_s is None:
         return classifier.predict_detailed(texts)
-    if not _running_calls.acquire(blocking=False):
-        raise _ClassifierBusy(f"is hung ({_MAX_ABANDONED} abandoned calls still running)")
-    future: Future[Sequence[ClassifierOutput]] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(classifier.predict_detailed(texts))
-        except BaseException as exc:
-            future.set_exception(exc)
-        finally:
-            _running_calls.release()
-
-    threading.Thread(target=run, name="huiyan-classifier", daemon=True).start()
-    return future.result(timeout=timeout_s)
+    return _CLASSIFIER_THREAD.call(classifier, texts, timeout_s)
 
 
 def _basis(policy: Policy, rules: Rules) -> str:

@@ -135,6 +135,22 @@ class Deployment:
         return (self.workdir / f"worker-{index}.log").read_text(errors="replace")
 
 
+def run_huiyan(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``huiyan ARGS`` as a user types it, with ``env`` and the classifier off (commands other than the
+    worker never score)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "stream.cli", *args],
+        env={**env, "HUIYAN_CLASSIFIERS": "0"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
 def isolated_env(broker: str, prefix: str) -> dict[str, str]:
     """The environment of a deployment no other test shares: its own group and topics."""
     name = f"{prefix}-{uuid.uuid4().hex[:10]}"

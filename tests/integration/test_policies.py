@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +14,7 @@ from kafka import KafkaProducer
 from stream.kafka_io import create_topics, open_reader, partition_ids
 from stream.policy import load_policy, parse_policy
 from stream.strikes import StrikeBook, StrikeRecord, load_strikes
-from tests.integration.conftest import REPO, Deployment
+from tests.integration.conftest import Deployment, run_huiyan
 
 pytestmark = pytest.mark.integration
 
@@ -73,17 +72,7 @@ def _event(text: str, tenant: str = "it", *, labelled: bool = True) -> bytes:
 
 
 def _cli(deployment: Deployment, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "stream.cli", *args],
-        env={**deployment.env, "HUIYAN_CLASSIFIERS": "0"},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check:
-        assert result.returncode == 0, result.stdout + result.stderr
-    return result
+    return run_huiyan(deployment.env, *args, check=check)
 
 
 def _write(tmp_path: Path, name: str, text: str) -> str:

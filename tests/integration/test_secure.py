@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from stream.kafka_auth import kafka_python_options
 from stream.kafka_io import open_reader, read_records
 from stream.settings import Settings
 from tests.integration.conftest import REPO, Deployment, _reachable, isolated_env
+from tests.integration.conftest import run_huiyan as huiyan
 
 pytestmark = pytest.mark.integration
 
@@ -51,20 +50,6 @@ def as_user(env: dict[str, str], user: str, password_file: Path | None = None) -
         "HUIYAN_KAFKA_USERNAME": user,
         "HUIYAN_KAFKA_PASSWORD_FILE": str(password_file or SECURE_HOME / "credentials" / f"{user}.password"),
     }
-
-
-def huiyan(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "stream.cli", *args],
-        env={**env, "HUIYAN_CLASSIFIERS": "0"},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    if check:
-        assert result.returncode == 0, result.stdout + result.stderr
-    return result
 
 
 @pytest.fixture

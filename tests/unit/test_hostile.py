@@ -407,3 +407,16 @@ async def test_a_bug_outside_the_cores_isolation_dead_letters_the_batch(
     assert decisions.sent == []
     assert [r["headers"][DLQ_REASON] for r in dead.sent] == [b"internal_error"] * 3
     assert [r["value"] for r in dead.sent] == [e.value for e in events]
+
+
+def test_a_hung_classifier_fails_closed_at_once_and_recovers_when_its_calls_return() -> None:
+    picky = Picky()  # every text "slow": each call sleeps 1 s, far past the 0.05 s timeout
+    texts = [f"slow {i}" for i in range(64)]
+    started = time.monotonic()
+    first = score_isolated(picky, texts, 0.05)
+    second = score_isolated(picky, texts, 0.05)
+    assert time.monotonic() - started < 1.0  # never waits for the hung calls
+    assert all(isinstance(o, str) for o in first + second)
+    assert any("is hung" in str(o) for o in second)
+    time.sleep(1.5)  # the abandoned calls return, their threads end
+    assert score_isolated(picky, ["fine"], 0.5) == [ClassifierOutput({"rumor": 0.1})]
