@@ -55,19 +55,23 @@ from pathlib import Path
 from typing import Final, TypedDict
 
 TASKS: Final = ("rumor", "vulgar", "impersonation")
-SPLITS: Final = ("train", "dev")
+SPLITS: Final = ("train", "combine", "dev")
 _REPO: Final = Path(__file__).resolve().parents[1]
 DEFAULT_ROOT: Final = _REPO.parent / "shared" / "datasets"
 
 # Share of hash-split texts that go to dev, in percent.
 DEV_PERCENT: Final = 20
+# Share of the training rows (in percent, by the md5 of "combine:" + normalised text) that form the
+# ``combine`` split: neither half of the served scorer trains on it, and the combination of the two is
+# fitted on it (classifiers/training/ensemble.py).
+COMBINE_PERCENT: Final = 15
 
 # Telecom_Fraud_Texts_5 fine labels (see its README): 0 normal, 1 police/gov, 2 loan, 3 customer
 # service, 4 leader/acquaintance. Only 1, 3 and 4 pose as someone; 2 is a hard negative.
 TELECOM_FINE_LABELS: Final = frozenset({0, 1, 2, 3, 4})
 IMPERSONATION_FINE_LABELS: Final = frozenset({1, 3, 4})
 
-BENIGN_SOURCES: Final = frozenset({"THUCNews-headlines", "waimai_10k"})
+BENIGN_SOURCES: Final = frozenset({"THUCNews-headlines", "waimai_10k", "benign_ai_zh"})
 
 
 class DatasetFormatError(ValueError):
@@ -88,7 +92,7 @@ class Example:
 Row = Mapping[str, object]
 
 
-def _given_label(row: Row) -> int:
+def _given_label(row: Row, task: str) -> int | None:
     """The dataset's own binary ``label``."""
     label = row.get("label")
     if type(label) is not int or label not in (0, 1):
@@ -96,7 +100,7 @@ def _given_label(row: Row) -> int:
     return label
 
 
-def _impersonation_label(row: Row) -> int:
+def _impersonation_label(row: Row, task: str) -> int | None:
     """1 for the telecom classes that impersonate someone; 0 for normal SMS and loan fraud."""
     fine = row.get("fine_label")
     if type(fine) is not int or fine not in TELECOM_FINE_LABELS:
@@ -104,9 +108,35 @@ def _impersonation_label(row: Row) -> int:
     return 1 if fine in IMPERSONATION_FINE_LABELS else 0
 
 
-def _benign_label(row: Row) -> int:
+def _benign_label(row: Row, task: str) -> int | None:
     """Benign-only sets are label 0 for every task, whatever their own extra keys say."""
     return 0
+
+
+def _per_task_label(row: Row, task: str) -> int | None:
+    """Huiyan's own register texts carry one 0/1 key per task."""
+    label = row.get(task)
+    if type(label) is not int or label not in (0, 1):
+        raise ValueError(f"{task!r} must be 0 or 1, got {label!r}")
+    return label
+
+
+def _scam_call_label(row: Row, task: str) -> int | None:
+    """TeleAntiFraud call scripts: impersonation as given; neither a rumor nor vulgar (a scam is not a
+    rumor: the rumor head fired on scams, and these rows teach it not to)."""
+    return _given_label(row, task) if task == "impersonation" else 0
+
+
+# Fraud-R1 categories whose messages pose as someone (acquaintances, police and courts, phishing as a bank
+# or a platform). Fraudulent services, fake jobs and online friendships need not impersonate: no
+# impersonation label for them, only the rumor and vulgar 0.
+FRAUD_R1_IMPERSONATING: Final = frozenset({"impersonation", "phishing"})
+
+
+def _fraud_r1_label(row: Row, task: str) -> int | None:
+    if task != "impersonation":
+        return 0
+    return 1 if row.get("fraud_category") in FRAUD_R1_IMPERSONATING else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +147,26 @@ class SourceFile:
     path: str  # relative to the datasets root
     tasks: tuple[str, ...]
     split: str | None  # the official split of every row, or None for the hash split
-    label: Callable[[Row], int]
+    label: Callable[[Row, str], int | None]  # (row, task) -> label, None: no label for that task
 
 
+# Huiyan's own texts in the register of generated content, labelled for all three tasks (README of
+# classifiers/training/register): the train files are trained on, the dev files never.
+REGISTER: Final = _REPO / "classifiers" / "training" / "register"
+REGISTER_SOURCE: Final = "huiyan-register"
+
+
+def register_files(register: Path | None = None) -> tuple[SourceFile, ...]:
+    """Our register texts: every ``*.jsonl`` of ``register/train`` and ``register/dev``."""
+    folder = REGISTER if register is None else register
+    return tuple(
+        SourceFile(REGISTER_SOURCE, str(path), TASKS, split, _per_task_label)
+        for split in ("train", "dev")
+        for path in sorted((folder / split).glob("*.jsonl"))
+    )
+
+
+# The shared sets, in the order the de-duplication keeps (the register files come first).
 SOURCE_FILES: Final = (
     SourceFile("CED", "ced_weibo_rumor/all.jsonl", ("rumor",), None, _given_label),
     SourceFile("EANN", "eann_weibo_rumor/train.jsonl", ("rumor",), None, _given_label),
@@ -133,8 +180,12 @@ SOURCE_FILES: Final = (
         None,
         _impersonation_label,
     ),
+    SourceFile("TeleAntiFraud", "teleantifraud_dialogues/data.jsonl", TASKS, None, _scam_call_label),
+    SourceFile("Fraud-R1", "fraud_r1_zh/generated.jsonl", TASKS, None, _fraud_r1_label),
+    SourceFile("ToxiRewriteCN", "toxirewrite_cn/data.jsonl", ("vulgar",), None, _given_label),
     SourceFile("THUCNews-headlines", "thucnews_headlines/dev.jsonl", TASKS, None, _benign_label),
     SourceFile("waimai_10k", "waimai_10k_reviews/all.jsonl", TASKS, None, _benign_label),
+    SourceFile("benign_ai_zh", "benign_ai_zh/data.jsonl", TASKS, None, _benign_label),
 )
 
 
@@ -166,9 +217,18 @@ def hash_split(normalised: str) -> str:
     return "dev" if int(digest, 16) % 100 < DEV_PERCENT else "train"
 
 
+def combine_split(normalised: str, split: str) -> str:
+    """``combine`` for COMBINE_PERCENT % of the training rows, else ``split``."""
+    if split != "train":
+        return split
+    digest = hashlib.md5(("combine:" + normalised).encode("utf-8")).hexdigest()
+    return "combine" if int(digest, 16) % 100 < COMBINE_PERCENT else split
+
+
 def data_files(root: Path = DEFAULT_ROOT) -> list[Path]:
-    """Every file :func:`load_examples` reads, for the training-data manifest."""
-    return sorted({root / source_file.path for source_file in SOURCE_FILES})
+    """Every shared file :func:`load_examples` reads, for the training-data manifest (the register files
+    are in this repository, which pins them itself)."""
+    return sorted({root / f.path for f in SOURCE_FILES})
 
 
 def load_examples(root: Path = DEFAULT_ROOT) -> list[Example]:
@@ -180,13 +240,12 @@ def load_labeled_data(root: Path = DEFAULT_ROOT) -> LabeledData:
     """The examples of all tasks, with the counts of rows removed by each rule."""
     candidates: dict[str, list[_Candidate]] = {task: [] for task in TASKS}
     empty: Counter[str] = Counter()
-    for source_file in SOURCE_FILES:
+    for source_file in (*register_files(), *SOURCE_FILES):
         for candidate in _read_candidates(root, source_file):
             if candidate is None:
                 empty.update(source_file.tasks)
                 continue
-            for task in source_file.tasks:
-                candidates[task].append(candidate.for_task(task))
+            candidates[candidate.example.task].append(candidate)
     examples: list[Example] = []
     removed: dict[str, dict[str, int]] = {}
     for task in TASKS:
@@ -204,15 +263,10 @@ class _Candidate:
     example: Example
     key: str
 
-    def for_task(self, task: str) -> _Candidate:
-        return _Candidate(
-            Example(self.example.text, task, self.example.label, self.example.source, self.example.split),
-            self.key,
-        )
-
 
 def _read_candidates(root: Path, source_file: SourceFile) -> Iterator[_Candidate | None]:
-    """One candidate per non-blank line (task left empty), or None for a text that normalises to ''."""
+    """One candidate per non-blank line and task that the line labels, or None for a text that
+    normalises to ''."""
     path = root / source_file.path
     for number, row in _read_jsonl(path):
         text = row.get("text")
@@ -222,12 +276,14 @@ def _read_candidates(root: Path, source_file: SourceFile) -> Iterator[_Candidate
         if not key:
             yield None
             continue
-        try:
-            label = source_file.label(row)
-        except ValueError as exc:
-            raise DatasetFormatError(f"{path}:{number}: {exc}") from exc
-        split = source_file.split or hash_split(key)
-        yield _Candidate(Example(text.strip(), "", label, source_file.source, split), key)
+        split = combine_split(key, source_file.split or hash_split(key))
+        for task in source_file.tasks:
+            try:
+                label = source_file.label(row, task)
+            except ValueError as exc:
+                raise DatasetFormatError(f"{path}:{number}: {exc}") from exc
+            if label is not None:
+                yield _Candidate(Example(text.strip(), task, label, source_file.source, split), key)
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, Row]]:
@@ -251,7 +307,7 @@ def _clean_task(candidates: Sequence[_Candidate]) -> tuple[list[Example], Counte
     dev_keys = {c.key for c in candidates if c.example.split == "dev"}
     remaining = []
     for candidate in candidates:
-        if candidate.example.split == "train" and candidate.key in dev_keys:
+        if candidate.example.split != "dev" and candidate.key in dev_keys:
             removed["train_overlaps_dev"] += 1
         else:
             remaining.append(candidate)

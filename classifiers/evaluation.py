@@ -192,6 +192,67 @@ def plot_score_histogram(
         plt.close(fig)
 
 
+# Equal-width score bins of the reliability curve and the expected calibration error.
+CALIBRATION_BINS = 10
+
+
+def reliability(
+    labels: Sequence[int], scores: Sequence[float], bins: int = CALIBRATION_BINS
+) -> list[dict[str, float]]:
+    """Per non-empty equal-width score bin: its range, how many texts, their mean score and the share
+    that is harmful. A calibrated scorer has mean score close to that share in every bin."""
+    _check_labels_scores(labels, scores)
+    values = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
+    truth = np.asarray(labels, dtype=float)
+    which = np.minimum((values * bins).astype(int), bins - 1)
+    curve = []
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            curve.append(
+                {
+                    "low": b / bins,
+                    "high": (b + 1) / bins,
+                    "n": int(members.sum()),
+                    "mean_score": float(values[members].mean()),
+                    "harmful_share": float(truth[members].mean()),
+                }
+            )
+    return curve
+
+
+def expected_calibration_error(
+    labels: Sequence[int], scores: Sequence[float], bins: int = CALIBRATION_BINS
+) -> float:
+    """The texts-weighted mean gap between mean score and harmful share over the reliability bins."""
+    curve = reliability(labels, scores, bins)
+    total = sum(point["n"] for point in curve)
+    return sum(point["n"] * abs(point["mean_score"] - point["harmful_share"]) for point in curve) / total
+
+
+def plot_reliability(task: str, curves: Mapping[str, Sequence[Mapping[str, float]]], path: Path) -> None:
+    """A PNG of reliability curves (one per named scorer) against the diagonal of perfect calibration."""
+    fig, ax = plt.subplots(figsize=_FIGSIZE)
+    try:
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+        for (name, curve), colour in zip(curves.items(), itertools.cycle(_THRESHOLD_COLOURS), strict=False):
+            ax.plot(
+                [p["mean_score"] for p in curve],
+                [p["harmful_share"] for p in curve],
+                marker="o",
+                color=colour,
+                label=name,
+            )
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="Mean score in bin", ylabel="Share harmful in bin")
+        ax.set_title(f"{task}: reliability ({CALIBRATION_BINS} equal-width bins)")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=_DPI)
+    finally:
+        plt.close(fig)
+
+
 def _figure(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 

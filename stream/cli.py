@@ -19,9 +19,6 @@ import click
 from stream import __version__
 from stream.settings import Settings, markdown_table
 
-# Where `huiyan train --direct` puts its model (relative to the repository; build/ is not committed).
-DIRECT_MODEL_DIR = "build/text-direct"
-
 
 class _LoginFailures(logging.Handler):
     """Keeps the Kafka clients' log lines that say a login or a TLS handshake failed. kafka-python logs
@@ -272,17 +269,31 @@ _model_dir_option = click.option(
     help="Folder for results.md, results.json and the PNG plots.",
 )
 @_model_dir_option
-@click.option("--threshold", type=float, default=0.5, show_default=True)
+@click.option(
+    "--threshold",
+    type=float,
+    help="One threshold for every category (default: each category's flag threshold in the policy of "
+    "HUIYAN_POLICY_FILE, the bundled default policy unless set).",
+)
+@click.option(
+    "--baseline/--no-baseline",
+    default=True,
+    show_default=True,
+    help="Train the character n-gram baseline on the training data now (a few minutes) and print it "
+    "beside the served model, with the served transformer alone.",
+)
 def eval_command(
     data_files: tuple[Path, ...],
     use_dev: bool,
     task: str | None,
     out: Path,
     model_dir: Path | None,
-    threshold: float,
+    threshold: float | None,
+    baseline: bool,
 ) -> None:
-    """Measure the classifiers on labelled data: metrics per category, false-positive rates, plots."""
-    from classifiers.eval_run import evaluate, load_rows
+    """Measure the classifiers on labelled data: metrics per category, false-positive rates, plots,
+    calibration, and the served model beside a baseline trained on the same data in the same run."""
+    from classifiers.eval_run import BASELINE, Scorer, evaluate, load_rows, train_baseline, transformer_alone
     from classifiers.text_model import DEFAULT_MODEL_DIR, TextRiskModel
     from stream.policy import load_policy
 
@@ -292,7 +303,15 @@ def eval_command(
     policy = load_policy(Settings.from_env().policy_file)
     points = {c: {"flag": t.flag, "block": t.block} for c, t in policy.categories.items()}
     model = TextRiskModel(model_dir or DEFAULT_MODEL_DIR, threads=2)
-    evaluate(model, rows, out, threshold=threshold, operating_points=points)
+    others: dict[str, Scorer] = {}
+    if baseline:
+        click.echo("training the n-gram baseline on the training split ...", err=True)
+        others[BASELINE] = train_baseline()
+        if model.combine is not None:
+            others["transformer alone"] = transformer_alone(model)
+    flags = {c: policy.categories[c].flag if c in policy.categories else 0.5 for c in model.categories}
+    at = threshold if threshold is not None else flags
+    evaluate(model, rows, out, threshold=at, operating_points=points, others=others)
     click.echo((out / "results.md").read_text("utf-8"))
     click.echo(f"written to {out}/", err=True)
 
@@ -389,40 +408,47 @@ def tune(
 @click.option("--pretrain", is_flag=True, help="Also redo the masked-LM pre-training (about 35 minutes).")
 @click.option("--epochs", type=float, help="Fine-tuning epochs (default: the recipe's).")
 @click.option(
-    "--direct",
+    "--ngram-only",
     is_flag=True,
-    help="Fine-tune the served model's two layers straight from the encoder, without a teacher: one step "
-    f"of 16 minutes where the distillation chain takes 49, into {DIRECT_MODEL_DIR}/ (serve it with "
-    "HUIYAN_MODEL_DIR). "
-    "It meets the dev targets with less margin (model card).",
+    help="Keep the committed transformer; refit only the n-gram model and the combination (a few minutes).",
 )
-def train(pretrain: bool, epochs: float | None, direct: bool) -> None:
-    """Fine-tune the teacher from the committed encoder, distil the served model from it and export it
-    for serving (train extra). With --direct, fine-tune a 2-layer model without a teacher instead."""
+@click.option(
+    "--distill",
+    is_flag=True,
+    help="Fine-tune a 4-layer teacher and distil the served 2 layers from it (the text-v3 route, about "
+    "twice as long) instead of fine-tuning the 2 layers directly.",
+)
+def train(pretrain: bool, epochs: float | None, ngram_only: bool, distill: bool) -> None:
+    """Rebuild the served scorer from the committed encoder: fine-tune its 2-layer transformer, export it
+    for serving, then fit the n-gram model and the combination (train extra). Writes the bundled model
+    directory; the model card gives the time and the tolerance a rebuild stays within."""
     import runpy
 
+    from classifiers.text_model import DEFAULT_MODEL_DIR
+
     repo = Path(__file__).resolve().parents[1]
+    served = str(DEFAULT_MODEL_DIR)
     steps: list[tuple[str, list[str]]] = [("classifiers.training.pretrain", [])] if pretrain else []
     tuning = ["--epochs", str(epochs)] if epochs else []
-    if direct:
-        output = str(repo / DIRECT_MODEL_DIR)
-        steps += [
-            ("classifiers.training.finetune", ["--layers", "0,1", "--output", output, *tuning]),
-            ("classifiers.training.export", ["--model", output]),
-        ]
-    else:
+    if ngram_only:
+        steps = []
+    elif distill:
         teacher = str(repo / "build" / "teacher")
         steps += [
             ("classifiers.training.finetune", ["--output", teacher, *tuning]),
-            ("classifiers.training.distill", ["--teacher", teacher]),
-            ("classifiers.training.export", []),
+            ("classifiers.training.distill", ["--teacher", teacher, "--output", served]),
+            ("classifiers.training.export", ["--model", served]),
         ]
+    else:
+        steps += [
+            ("classifiers.training.finetune", ["--layers", "0,1", "--output", served, *tuning]),
+            ("classifiers.training.export", ["--model", served]),
+        ]
+    steps.append(("classifiers.training.ensemble", ["--model", served]))
     for module, arguments in steps:
         click.echo(f"== {module} {' '.join(arguments)}", err=True)
         sys.argv = [module, *arguments]
         runpy.run_module(module, run_name="__main__")
-    if direct:
-        click.echo(f"serve it with HUIYAN_MODEL_DIR={repo / DIRECT_MODEL_DIR}", err=True)
 
 
 @main.command()

@@ -29,6 +29,7 @@ from stream.records import (
     ContentEvent,
     Decision,
     EventRejected,
+    Evidence,
     LabelFinding,
     ModelVersion,
     Note,
@@ -97,7 +98,7 @@ def moderate_under(
     a replayed candidate costs almost nothing beside the live one. ``context.policy`` is not used.
     """
     started = time.perf_counter()
-    scores, notes, failures = _score(events, context.classifiers, context.classifier_timeout_s)
+    scores, evidence, notes, failures = _score(events, context.classifiers, context.classifier_timeout_s)
     for index, event in enumerate(events):
         if event.normalised:
             where = ", ".join(f"{path} ({count})" for path, count in event.normalised)
@@ -121,7 +122,7 @@ def moderate_under(
             reasons = _label_reasons(report.findings, policy, rules)
             reasons += _term_reasons(matches, policy, rules)
             if not any(m.action == "allow" for m in matches):  # an allow list: scores are not acted on
-                reasons += _score_reasons(scores[index], policy, rules)
+                reasons += _score_reasons(scores[index], evidence[index], policy, rules)
                 reasons += _failure_reasons(failures[index], policy, rules)
             reasons += _strike_reasons(event, policy, context)
             action = _strongest(reasons)
@@ -286,19 +287,25 @@ class ClassifierFailure:
     categories: tuple[str, ...]
 
 
+# Per category, the spans of the text that drove its score.
+_Evidence = dict[str, tuple[Evidence, ...]]
+
+
 def _score(
     events: Sequence[ContentEvent],
     classifiers: Sequence[TextClassifier],
     timeout_s: float | None = None,
-) -> tuple[list[dict[str, float]], list[list[Note]], list[list[ClassifierFailure]]]:
+) -> tuple[list[dict[str, float]], list[_Evidence], list[list[Note]], list[list[ClassifierFailure]]]:
     """Scores the events' texts with every classifier, in one batch per classifier.
 
-    Returns per event its scores, its notes (an over-long text is cut, with a note, never refused; a
+    Returns per event its scores, the evidence of each score (where the classifier gives it), its notes
+    (an over-long text is cut, with a note, never refused; a
     text a classifier could not score gets a ``classifier_unscored`` note) and the classifiers that
     could not score it, with why. A failure is isolated, not fatal: when a batch call fails or times
     out, the batch is bisected until the texts that fail alone are found, and only they go unscored.
     """
     scores: list[dict[str, float]] = [{} for _ in events]
+    evidence: list[_Evidence] = [{} for _ in events]
     notes: list[list[Note]] = [[] for _ in events]
     failures: list[list[ClassifierFailure]] = [[] for _ in events]
     indices = [i for i, e in enumerate(events) if e.text]
@@ -318,12 +325,13 @@ def _score(
                 )
                 continue
             scores[i].update(output.scores)
+            evidence[i].update(output.evidence)
             if output.truncated:
                 # A classifier may count the tokens of a long text's start only (TextRiskModel does).
                 size = f"{len(events[i].text or '')} characters, {output.tokens} tokens or more"
                 read = f"{classifier.name} read the start of the text ({size})"
                 notes[i].append(Note("text_truncated", read))
-    return scores, notes, failures
+    return scores, evidence, notes, failures
 
 
 # A sub-call of a bisection gets its share of the timeout, never less than this share of it: a text alone
@@ -481,7 +489,9 @@ def _term_reasons(matches: Sequence[TermMatch], policy: Policy, rules: Rules) ->
     return reasons
 
 
-def _score_reasons(scores: dict[str, float], policy: Policy, rules: Rules) -> list[Reason]:
+def _score_reasons(
+    scores: dict[str, float], evidence: _Evidence, policy: Policy, rules: Rules
+) -> list[Reason]:
     reasons = []
     for category, score in sorted(scores.items()):
         action, threshold = rules.action_for_score(category, score)
@@ -496,6 +506,7 @@ def _score_reasons(scores: dict[str, float], policy: Policy, rules: Rules) -> li
                 message=f"{category} score {score:.3f} >= {threshold}",
                 score=score,
                 threshold=threshold,
+                evidence=evidence.get(category) or None,
             )
         )
     return reasons

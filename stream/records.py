@@ -421,13 +421,27 @@ class LabelFinding:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """Characters ``text[start:end]`` of the event's text (end exclusive) that raised a category's score;
+    ``weight`` is their share of the score's logit, for ranking spans against each other."""
+
+    start: int
+    end: int
+    text: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
 class ClassifierOutput:
     """What a text classifier returns for one text: a score in [0, 1] per category, and whether the
-    text was cut to the model's maximum length (``tokens`` counts the text, or a long text's start)."""
+    text was cut to the model's maximum length (``tokens`` counts the text, or a long text's start).
+    ``evidence`` gives, per category, the spans that drove its score (strongest first), where the
+    classifier can tell."""
 
     scores: dict[str, float]
     truncated: bool = False
     tokens: int = 0
+    evidence: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,6 +465,8 @@ class Reason:
     threshold: float | None = None
     # A term list's matches: where in the text (character offsets) each listed term occurred.
     spans: tuple[Span, ...] | None = None
+    # A category score's evidence: the spans of the text that drove the score, strongest first.
+    evidence: tuple[Evidence, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

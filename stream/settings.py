@@ -333,7 +333,7 @@ SETTINGS: tuple[Setting, ...] = (
         "HUIYAN_MODEL_DIR",
         "",
         str,
-        "Classifier model directory; empty means the bundled `classifiers/models/text-v3`.",
+        "Classifier model directory; empty means the bundled `classifiers/models/text-v4`.",
     ),
     Setting(
         "classifier_factory",

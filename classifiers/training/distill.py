@@ -39,7 +39,6 @@ from classifiers.data import DEFAULT_ROOT
 from classifiers.training.finetune import (
     MANIFEST,
     Recipe,
-    ai_register_examples,
     dev_report,
     encode,
     keep_layers,
@@ -93,7 +92,7 @@ def main() -> None:
     parser.add_argument(
         "--teacher", type=Path, default=REPO / "build" / "teacher", help="a finetune.py output directory"
     )
-    parser.add_argument("--output", type=Path, default=REPO / "classifiers" / "models" / "text-v3")
+    parser.add_argument("--output", type=Path, default=REPO / "classifiers" / "models" / "text-v4")
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--layers", help="teacher layers the student keeps, e.g. 0,1")
     parser.add_argument("--epochs", type=float)
@@ -117,7 +116,7 @@ def main() -> None:
 
     tokenizer = load_tokenizer(args.teacher / "vocab.txt")
     rng = random.Random(recipe.seed)
-    train = merge_examples("train", args.data_root) + ai_register_examples()
+    train = merge_examples("train", args.data_root)
     dev = merge_examples("dev", args.data_root)
     if args.limit:
         rng.shuffle(train)

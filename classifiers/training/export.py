@@ -96,7 +96,8 @@ def export(model_dir: Path, max_len: int) -> Path:
 
 
 def parity(model_dir: Path, texts: list[str]) -> float:
-    """Largest |torch score - served score| over ``texts``."""
+    """Largest |torch score - served transformer score| over ``texts`` (the transformer alone, before
+    the combination with the n-gram model)."""
     from classifiers.text_model import TextRiskModel
 
     served = TextRiskModel(model_dir)
@@ -104,9 +105,8 @@ def parity(model_dir: Path, texts: list[str]) -> float:
     model = load_torch_model(model_dir)
     worst = 0.0
     with torch.no_grad():
-        for row, prediction in zip(ids, served.predict_detailed(texts), strict=True):
+        for row, got in zip(ids, served.transformer_scores(texts)[0], strict=True):
             expected = torch.sigmoid(model(input_ids=torch.tensor([row])).logits)[0].numpy()
-            got = np.array([prediction.scores[c] for c in served.categories])
             worst = max(worst, float(np.abs(expected - got).max()))
     return worst
 

@@ -10,9 +10,10 @@ Recipe (seeded, pinned data manifest ``finetune-manifest.json``):
 - Examples come from :mod:`classifiers.data`. A text can carry labels for several tasks (a benign
   headline is 0 for all three); a label a dataset does not give is masked out of the loss, so a COLD
   comment teaches the vulgar head only.
-- ``ai_register_train.jsonl`` holds 300 texts we wrote ourselves in the register of generated content
+- ``register/train/*.jsonl`` holds texts we wrote ourselves in the register of generated content
   (chatbot answers, AI-written posts, scam scripts, insults), labelled for all three tasks; the model
-  card documents them. ``ai_register_dev.jsonl`` (150 more) is only evaluated on.
+  card documents them. :mod:`classifiers.data` reads them with the shared sets; ``register/dev`` is
+  only evaluated on.
 - Batches are grouped by length (sorted within a shuffled pool) so little padding is computed.
 - Texts are truncated to ``max_len`` tokens; serving truncates the same way.
 - ``--layers 0,1`` keeps only those encoder layers: the served model's size, fine-tuned without a teacher
@@ -49,8 +50,8 @@ MANIFEST = Path(__file__).with_name("finetune-manifest.json")
 ENCODER = REPO / "classifiers" / "models" / "encoder"
 # Texts in the register of generated content (chatbot answers, AI-written posts, scam scripts, insults),
 # written by Huiyan's developers for this purpose, labelled for all three tasks. Dev is never trained on.
-AI_REGISTER_TRAIN = Path(__file__).with_name("ai_register_train.jsonl")
-AI_REGISTER_DEV = Path(__file__).with_name("ai_register_dev.jsonl")
+AI_REGISTER_TRAIN = Path(__file__).parent / "register" / "train" / "early.jsonl"
+AI_REGISTER_DEV = Path(__file__).parent / "register" / "dev" / "early.jsonl"
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,7 @@ def main() -> None:
 
     tokenizer = load_tokenizer(args.encoder / "vocab.txt")
     rng = random.Random(recipe.seed)
-    train = merge_examples("train", args.data_root) + ai_register_examples()
+    train = merge_examples("train", args.data_root)
     dev = merge_examples("dev", args.data_root)
     if args.only_task:
         column = TASKS.index(args.only_task)
@@ -323,7 +324,6 @@ def main() -> None:
         "data_sha256": data_hashes,
         "train_texts": len(train),
         "dev_texts": len(dev),
-        "ai_register_examples": len(ai_register_examples()),
         "steps": run.steps,
         "minutes": (time.time() - run.started) / 60,
         "dev_at_0.5": report,

@@ -14,7 +14,7 @@ import pytest
 
 from stream.pipeline import EventLimits, ModerationContext, RawEvent, moderate, moderate_raw
 from stream.policy import parse_policy
-from stream.records import ClassifierOutput, ContentEvent, load_schema, parse_event
+from stream.records import ClassifierOutput, ContentEvent, Evidence, load_schema, parse_event
 
 POLICY = parse_policy("""
 name: unit
@@ -361,3 +361,23 @@ categories: {rumor: {flag: 0.2, block: 0.6}}
     assert {d.provenance.policy_version for _, d in outcome.decisions} == {POLICY.version}
     assert [i for i, _ in outcome.rejections] == [2]
     assert moderate_raw(raws, _context(scores)).shadow == []
+
+
+def test_a_score_reason_carries_the_evidence_spans_its_classifier_gave() -> None:
+    text = "紧急通知：明天全市停水三天"
+
+    class WithEvidence(FixedScores):
+        def predict_detailed(self, texts: Sequence[str]) -> list[ClassifierOutput]:
+            span = Evidence(5, 9, text[5:9], 1.25)
+            return [
+                ClassifierOutput({"rumor": 0.9, "vulgar": 0.3}, evidence={"rumor": (span,), "vulgar": ()})
+                for _ in texts
+            ]
+
+    (decision,) = moderate([_event("ev", text=text)], _context(WithEvidence({})))
+    reason = next(r for r in decision.reasons if r.code == "rumor_score")
+    assert reason.evidence == (Evidence(5, 9, "明天全市", 1.25),)
+    document = json.loads(decision.to_json())
+    jsonschema.Draft202012Validator(load_schema("decision.v1")).validate(document)
+    (shown,) = [r for r in document["reasons"] if r["code"] == "rumor_score"]
+    assert shown["evidence"] == [{"start": 5, "end": 9, "text": "明天全市", "weight": 1.25}]

@@ -20,12 +20,14 @@ from classifiers.data import (
     DatasetFormatError,
     Example,
     benign_dev,
+    combine_split,
     data_files,
     hash_split,
     load_examples,
     load_labeled_data,
     main,
     normalise,
+    register_files,
     summary,
     texts_labels,
 )
@@ -38,11 +40,27 @@ SWSR = "swsr/all.jsonl"
 TELECOM = "telecom_fraud_texts_5/train.jsonl"
 THUCNEWS = "thucnews_headlines/dev.jsonl"
 WAIMAI = "waimai_10k_reviews/all.jsonl"
+TELEANTIFRAUD = "teleantifraud_dialogues/data.jsonl"
+FRAUD_R1 = "fraud_r1_zh/generated.jsonl"
+TOXIREWRITE = "toxirewrite_cn/data.jsonl"
+BENIGN_AI = "benign_ai_zh/data.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _no_register_texts(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake trees stand alone: the repository's own register texts are not read (but by the last test)."""
+    monkeypatch.setattr("classifiers.data.REGISTER", tmp_path_factory.mktemp("no-register"))
 
 
 def text_in_split(prefix: str, split: str, skip: int = 0) -> str:
-    """The ``skip``-th text ``prefix + number`` that the hash rule puts in ``split``."""
-    found = (f"{prefix}{i}" for i in range(10_000) if hash_split(normalise(f"{prefix}{i}")) == split)
+    """The ``skip``-th text ``prefix + number`` that the hash rule puts in ``split`` and that the combine
+    rule would leave where it is."""
+    found = (
+        f"{prefix}{i}"
+        for i in range(10_000)
+        if hash_split(normalise(f"{prefix}{i}")) == split
+        and combine_split(normalise(f"{prefix}{i}"), "train") == "train"
+    )
     for _ in range(skip):
         next(found)
     return next(found)
@@ -103,6 +121,10 @@ DEFAULT_FILES: dict[str, list[dict[str, Any]]] = {
         benign_row("送餐很快，味道不错", "waimai_10k"),
         benign_row("菜有点凉了，下次不点了", "waimai_10k"),
     ],
+    TELEANTIFRAUD: [],
+    FRAUD_R1: [],
+    TOXIREWRITE: [],
+    BENIGN_AI: [],
 }
 
 
@@ -169,7 +191,7 @@ def test_hash_split_sources_use_the_normalised_text(tmp_path: Path) -> None:
     root = write_datasets(tmp_path, swsr_all_jsonl=[swsr_row(text, 1) for text in texts])
     vulgar = by_text(load_examples(root), "vulgar")
     for text in texts:
-        assert vulgar[text.strip()].split == hash_split(normalise(text))
+        assert vulgar[text.strip()].split == combine_split(normalise(text), hash_split(normalise(text)))
 
 
 def test_loading_twice_gives_the_same_examples(tmp_path: Path) -> None:
@@ -300,6 +322,61 @@ def test_main_prints_the_counts_table(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "train_overlaps_dev" in printed
 
 
+def test_new_sets_map_to_the_categories_they_label(tmp_path: Path) -> None:
+    root = write_datasets(
+        tmp_path,
+        teleantifraud_dialogues_data_jsonl=[
+            {"text": "您好，我是银行客服，您的账户存在风险", "label": 1, "scenario": "银行诈骗"},
+            {"text": "欢迎使用订餐服务，请问想吃什么", "label": 0, "scenario": "订餐服务"},
+        ],
+        fraud_r1_zh_generated_jsonl=[
+            {"text": "【公安局】您涉嫌一起案件，请配合调查", "label": 1, "fraud_category": "impersonation"},
+            {"text": "高薪兼职日结，先交押金", "label": 1, "fraud_category": "fake job posting"},
+        ],
+        toxirewrite_cn_data_jsonl=[{"text": "你这个傻子", "label": 1}, {"text": "你这个人", "label": 0}],
+        benign_ai_zh_data_jsonl=[{"text": "好的，以下是番茄炒蛋的做法", "label": 0}],
+    )
+    labels = {(e.text, e.task): e.label for e in load_examples(root)}
+    assert labels["您好，我是银行客服，您的账户存在风险", "impersonation"] == 1
+    # a scam call is neither a rumor nor vulgar: it teaches those heads not to fire on scams
+    assert labels["您好，我是银行客服，您的账户存在风险", "rumor"] == 0
+    assert labels["【公安局】您涉嫌一起案件，请配合调查", "impersonation"] == 1
+    # a fake job poses as no one: no impersonation label either way
+    assert ("高薪兼职日结，先交押金", "impersonation") not in labels
+    assert labels["高薪兼职日结，先交押金", "vulgar"] == 0
+    assert labels["你这个傻子", "vulgar"] == 1 and ("你这个傻子", "rumor") not in labels
+    assert {t for (text, t), label in labels.items() if text.startswith("好的")} == set(TASKS)
+
+
+def test_register_texts_keep_their_split_and_labels(tmp_path: Path) -> None:
+    register = tmp_path / "register"
+    for split, text in (("train", "【ETC】您的卡已失效，点击链接认证"), ("dev", "网传明天全市停电")):
+        (register / split).mkdir(parents=True)
+        row = {
+            "text": text,
+            "rumor": int(split == "dev"),
+            "vulgar": 0,
+            "impersonation": int(split == "train"),
+        }
+        (register / split / "a.jsonl").write_text(json.dumps(row, ensure_ascii=False) + "\n", "utf-8")
+    assert [f.split for f in register_files(register)] == ["train", "dev"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("classifiers.data.REGISTER", register)
+        examples = load_examples(write_datasets(tmp_path / "datasets"))
+    mine = {(e.text, e.task): (e.split, e.label) for e in examples if e.source == "huiyan-register"}
+    assert mine[("网传明天全市停电", "rumor")] == ("dev", 1)
+    assert mine[("网传明天全市停电", "impersonation")] == ("dev", 0)
+    assert mine[("【ETC】您的卡已失效，点击链接认证", "impersonation")][1] == 1
+
+
+def test_combine_split_takes_about_15_percent_of_train_and_nothing_else() -> None:
+    keys = [normalise(f"第{i}条：您的快递已到达驿站") for i in range(5000)]
+    moved = [combine_split(key, "train") for key in keys]
+    assert set(moved) == {"train", "combine"}
+    assert 0.12 < moved.count("combine") / len(moved) < 0.18
+    assert {combine_split(key, "dev") for key in keys} == {"dev"}
+
+
 @pytest.fixture(scope="module")
 def real_examples() -> list[Example]:
     if not DEFAULT_ROOT.is_dir():
@@ -309,34 +386,37 @@ def real_examples() -> list[Example]:
 
 def test_real_data_counts_are_plausible(real_examples: list[Example]) -> None:
     counts: Counter[tuple[str, str, str]] = Counter((e.task, e.split, e.source) for e in real_examples)
-    # COLD keeps its official split: all 6,413 dev rows but a same-text duplicate or two.
+    # COLD keeps its official split: all 6,413 dev rows but a same-text duplicate or two, and a few whose
+    # text ToxiRewriteCN labels otherwise (conflicting labels drop every copy).
     cold_dev_rows = (DEFAULT_ROOT / COLD_DEV).read_text("utf-8").splitlines()
     distinct_cold_dev = {normalise(json.loads(line)["text"]) for line in cold_dev_rows}
     assert len(cold_dev_rows) == 6413
-    assert counts["vulgar", "dev", "COLD"] == len(distinct_cold_dev) > 6400
-    assert 25_400 < counts["vulgar", "train", "COLD"] <= 25_676
+    assert len(distinct_cold_dev) - 10 <= counts["vulgar", "dev", "COLD"] <= len(distinct_cold_dev)
+    cold_train = counts["vulgar", "train", "COLD"] + counts["vulgar", "combine", "COLD"]
+    assert 25_200 < cold_train <= 25_676
+    assert 0.13 < counts["vulgar", "combine", "COLD"] / cold_train < 0.17
     # Hash-split sets send about a fifth to dev.
     for task, source in [
         ("rumor", "CED"),
         ("rumor", "EANN"),
         ("vulgar", "SWSR"),
         ("impersonation", "Telecom_Fraud_Texts_5"),
+        ("impersonation", "TeleAntiFraud"),
+        ("rumor", "benign_ai_zh"),
     ]:
-        share = counts[task, "dev", source] / (counts[task, "dev", source] + counts[task, "train", source])
+        rest = counts[task, "train", source] + counts[task, "combine", source]
+        share = counts[task, "dev", source] / (counts[task, "dev", source] + rest)
         assert 0.17 < share < 0.23, (task, source, share)
-    # The benign sets (9,991 headlines + 11,987 reviews) join every task with the same split.
-    for split in ("train", "dev"):
+    # The benign sets join every task with the same split.
+    for split in ("train", "combine", "dev"):
         benign = [sum(counts[task, split, s] for s in BENIGN_SOURCES) for task in TASKS]
         assert len(set(benign)) == 1
-    vulgar_dev = sum(n for (task, split, _), n in counts.items() if (task, split) == ("vulgar", "dev"))
     benign_dev_n = sum(counts["vulgar", "dev", s] for s in BENIGN_SOURCES)
-    assert 4000 < benign_dev_n < 4800
-    assert vulgar_dev == counts["vulgar", "dev", "COLD"] + counts["vulgar", "dev", "SWSR"] + benign_dev_n
-    positives = Counter(e.task for e in real_examples if e.label == 1)
+    assert 9_500 < benign_dev_n < 10_800  # a fifth of 9,991 headlines, 11,987 reviews, 28,931 answers
+    positives = Counter(e.task for e in real_examples if e.label == 1 and e.source != "huiyan-register")
     assert 3_000 < positives["rumor"] <= 1_499 + 1_829  # less the CED/EANN overlap
-    assert 2_350 < positives["impersonation"] <= 792 + 788 + 810  # fine labels 1, 3 and 4
     for task in TASKS:
-        train = {normalise(e.text) for e in real_examples if e.task == task and e.split == "train"}
+        train = {normalise(e.text) for e in real_examples if e.task == task and e.split != "dev"}
         dev = {normalise(e.text) for e in real_examples if e.task == task and e.split == "dev"}
         assert not train & dev, task
     assert all(path.is_file() for path in data_files(DEFAULT_ROOT))

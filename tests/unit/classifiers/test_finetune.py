@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from stream.cli import DIRECT_MODEL_DIR, main
+from stream.cli import main
 
 torch = pytest.importorskip("torch", reason="the train extra (torch) is part of the dev install")
 
@@ -34,27 +34,30 @@ def test_a_cut_model_starts_from_the_chosen_pre_trained_layers() -> None:
     assert cut(input_ids=ids).logits.shape == (1, 3)
 
 
+SERVED = "classifiers/models/text-v4"
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
         (
-            [],
+            ["--epochs", "2"],
             [
-                ("classifiers.training.finetune", ["--output", "build/teacher"]),
-                ("classifiers.training.distill", ["--teacher", "build/teacher"]),
-                ("classifiers.training.export", []),
+                ("classifiers.training.finetune", ["--layers", "0,1", "--output", SERVED, "--epochs", "2.0"]),
+                ("classifiers.training.export", ["--model", SERVED]),
+                ("classifiers.training.ensemble", ["--model", SERVED]),
             ],
         ),
         (
-            ["--direct", "--epochs", "2"],
+            ["--distill"],
             [
-                (
-                    "classifiers.training.finetune",
-                    ["--layers", "0,1", "--output", DIRECT_MODEL_DIR, "--epochs", "2.0"],
-                ),
-                ("classifiers.training.export", ["--model", DIRECT_MODEL_DIR]),
+                ("classifiers.training.finetune", ["--output", "build/teacher"]),
+                ("classifiers.training.distill", ["--teacher", "build/teacher", "--output", SERVED]),
+                ("classifiers.training.export", ["--model", SERVED]),
+                ("classifiers.training.ensemble", ["--model", SERVED]),
             ],
         ),
+        (["--ngram-only"], [("classifiers.training.ensemble", ["--model", SERVED])]),
     ],
 )
 def test_train_runs_the_steps_of_its_route(
