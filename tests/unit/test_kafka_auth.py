@@ -12,6 +12,7 @@ import pytest
 from stream.acls import grants
 from stream.kafka_auth import (
     KafkaSecurityError,
+    aiokafka_options,
     faust_options,
     kafka_python_options,
     librdkafka_options,
@@ -29,7 +30,11 @@ def _settings(**env: str) -> Settings:
 
 def test_plaintext_is_the_default_and_adds_nothing() -> None:
     settings = _settings()
-    assert kafka_python_options(settings) == {"security_protocol": "PLAINTEXT"}
+    assert kafka_python_options(settings) == {
+        "security_protocol": "PLAINTEXT",
+        "reconnect_backoff_max_ms": 1000,
+    }
+    assert aiokafka_options(settings) == {"security_protocol": "PLAINTEXT"}  # aiokafka has no such option
     assert faust_options(settings) == {}
     assert principal(settings) is None
 
