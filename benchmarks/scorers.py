@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from classifiers.text_model import DEFAULT_MODEL_DIR, TextRiskModel
-from stream.bench import bench_texts
+from stream.tools.bench import bench_texts
 
 RESULTS = Path(__file__).with_name("scorers.jsonl")
 

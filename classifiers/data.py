@@ -54,7 +54,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypedDict
 
-TASKS: Final = ("rumor", "vulgar", "impersonation")
+from classifiers.scores import CATEGORIES
+
+TASKS: Final = CATEGORIES
 SPLITS: Final = ("train", "combine", "dev")
 _REPO: Final = Path(__file__).resolve().parents[1]
 DEFAULT_ROOT: Final = _REPO.parent / "shared" / "datasets"
@@ -223,6 +225,22 @@ def combine_split(normalised: str, split: str) -> str:
         return split
     digest = hashlib.md5(("combine:" + normalised).encode("utf-8")).hexdigest()
     return "combine" if int(digest, 16) % 100 < COMBINE_PERCENT else split
+
+
+class DatasetsMissing(FileNotFoundError):
+    """The shared datasets a command reads are not where it looked; the message says what to pass."""
+
+
+def require_datasets(root: Path, needed_by: str) -> Path:
+    """``root`` when every shared file :func:`load_examples` reads is there; otherwise one clear line."""
+    files = data_files(root)
+    missing = [path for path in files if not path.is_file()]
+    if missing:
+        raise DatasetsMissing(
+            f"{needed_by} reads the training datasets (../shared/datasets beside a checkout); "
+            f"{len(missing)} of {len(files)} files are missing under {root}: pass --data-root DIR"
+        )
+    return root
 
 
 def data_files(root: Path = DEFAULT_ROOT) -> list[Path]:

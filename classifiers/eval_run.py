@@ -95,10 +95,10 @@ def rows_from_file(path: Path, task: str | None) -> list[Labelled]:
     return rows
 
 
-def dev_rows() -> list[Labelled]:
+def dev_rows(root: Path = DEFAULT_ROOT) -> list[Labelled]:
     return [
         Labelled(e.text, e.task, e.label, e.source, e.source in BENIGN_SOURCES)
-        for e in load_examples()
+        for e in load_examples(root)
         if e.split == "dev"
     ]
 
@@ -331,8 +331,10 @@ def _figure(value: object) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def load_rows(data: Iterable[Path], task: str | None, use_dev: bool) -> list[Labelled]:
-    rows = dev_rows() if use_dev else []
+def load_rows(
+    data: Iterable[Path], task: str | None, use_dev: bool, root: Path = DEFAULT_ROOT
+) -> list[Labelled]:
+    rows = dev_rows(root) if use_dev else []
     for path in data:
         rows += rows_from_file(path, task)
     return rows

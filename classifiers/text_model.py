@@ -27,7 +27,7 @@ import onnxruntime as ort
 from tokenizers import BertWordPieceTokenizer
 
 from classifiers.ngram import NgramModel
-from stream.records import ClassifierOutput, Evidence
+from classifiers.scores import ClassifierOutput, Evidence
 
 # A call may pad its rows to at most this multiple of their real token count (see ``sub_batches``).
 PADDING_SLACK: Final = 1.25

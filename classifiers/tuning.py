@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -46,9 +46,20 @@ from classifiers.evaluation import plot_pr_curve, plot_score_histogram
 
 if TYPE_CHECKING:
     from classifiers.eval_run import Labelled
-    from stream.policy import CategoryThresholds
 
 Metric = Literal["precision", "recall"]
+
+
+class CategoryThresholds(Protocol):
+    """A policy's thresholds of one category, as :func:`policy_snippet` reads them (the policy's own
+    ``CategoryThresholds`` in ``stream/core/policy.py`` has these fields)."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def flag(self) -> float: ...
+    @property
+    def block(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)

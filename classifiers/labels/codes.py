@@ -1,9 +1,10 @@
 """The registry of every label-compliance finding code: its severity, the clause it rests on, its meaning.
 
-Every :class:`~stream.records.LabelFinding` the label rules produce is built here by :func:`finding`, which
-refuses an unregistered code, so a finding's code and severity always match this registry. The policy
-layer validates policy files against :data:`FINDING_CODES`. This module only names findings; it must not
-decide when they apply (the rule modules do) nor which action they lead to (the policy does).
+Every :class:`~classifiers.labels.findings.LabelFinding` the label rules produce is built here by
+:func:`finding`, which refuses an unregistered code, so a finding's code and severity always match this
+registry. The policy layer validates policy files against :data:`FINDING_CODES`. This module only names
+findings; it must not decide when they apply (the rule modules do) nor which action they lead to (the
+policy does).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
-from stream.records import LabelFinding, Severity
+from classifiers.labels.findings import LabelFinding, Severity
 
-# The decision reason category a finding belongs to (a subset of stream.records.ReasonCategory).
+# The decision reason category a finding belongs to (a subset of stream.core.vocab.ReasonCategory).
 FindingCategory = Literal["label", "consent"]
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from classifiers.content import ContentEvent
 from classifiers.labels.codes import FINDING_CODES, finding
 from classifiers.labels.consent import check_consent
 from classifiers.labels.explicit import check_explicit_label
 from classifiers.labels.file_labels import check_file_labels
+from classifiers.labels.findings import LabelFinding, LabelStatus, Notice
 from classifiers.labels.implicit import check_implicit_label
 from classifiers.labels.notice import decide_notice, propagator_metadata
-from stream.records import ContentEvent, LabelFinding, LabelStatus, Notice
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,10 @@ module must not guess who is depicted from the media, and its findings never dec
 
 from __future__ import annotations
 
+from classifiers.content import ContentEvent
 from classifiers.labels.codes import finding
+from classifiers.labels.findings import LabelFinding
 from classifiers.labels.service_types import SERVICE_RULES, needs_separate_consent
-from stream.records import ContentEvent, LabelFinding
 
 
 def check_consent(event: ContentEvent) -> tuple[LabelFinding, ...]:

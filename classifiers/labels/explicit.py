@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from classifiers.content import ContentEvent, ExplicitLabel, Media
 from classifiers.labels.codes import finding
+from classifiers.labels.findings import LabelFinding
 from classifiers.labels.service_types import (
     CONTENT_RULES,
     MIN_SIZE_DIVISOR,
@@ -20,7 +22,6 @@ from classifiers.labels.service_types import (
     requirement_article,
 )
 from classifiers.labels.text_prompt import TextLabelSpan, find_text_label, missing_elements
-from stream.records import ContentEvent, ExplicitLabel, LabelFinding, Media
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from classifiers.content import ContentEvent
 from classifiers.labels.codes import finding
+from classifiers.labels.findings import LabelFinding
 from classifiers.labels.implicit import ImplicitLabelCheck, check_label_record, unwrap_label
 from classifiers.labels.media import read_media
 from classifiers.labels.media.base import DEFAULT_LIMITS, Extraction, FoundLabel, Limits
 from classifiers.labels.media.c2pa_manifest import C2paReport, read_c2pa
 from classifiers.labels.security_data import check_security_data
-from stream.records import ContentEvent, LabelFinding
 
 # Forms that are the standard's own (wrapped is the Annex E sample, bare is the XMP/ilst form) or that
 # the record rules already report (a numeric Label).

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
+from classifiers.content import AIGC_FIELDS, ContentEvent
 from classifiers.labels.codes import finding
-from stream.records import AIGC_FIELDS, ContentEvent, LabelFinding
+from classifiers.labels.findings import LabelFinding
 
 # GB 45438-2025 Annex E c: 1 = is AIGC (属于), 2 = possibly (可能), 3 = suspected (疑似).
 AigcAttribute = Literal["1", "2", "3"]

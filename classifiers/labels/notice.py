@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from classifiers.content import AIGC_FIELDS, ContentEvent
 from classifiers.labels.explicit import ExplicitLabelCheck
+from classifiers.labels.findings import Notice, NoticeLevel
 from classifiers.labels.implicit import AigcAttribute, ImplicitLabelCheck
-from stream.records import AIGC_FIELDS, ContentEvent, Notice, NoticeLevel
 
 NOTICE_TEXTS: Final[Mapping[NoticeLevel, str | None]] = {
     "confirmed": "该内容由人工智能生成",

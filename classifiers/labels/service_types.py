@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal
 
-from stream.records import ContentType, ServiceType
+from classifiers.content import ContentType, ServiceType
 
-# The kinds of stream.records.ExplicitLabel (content-event.v1 explicit_label.kind).
+# The kinds of classifiers.content.ExplicitLabel (content-event.v1 explicit_label.kind).
 LabelKind = Literal["text", "graphic", "voice", "rhythm", "interface"]
 # How the label reaches people: read in the text, heard, or seen on the image or frame.
 LabelModality = Literal["text", "audio", "visual"]

@@ -10,6 +10,8 @@ echo "== ruff" >&2
 .venv/bin/ruff format --check stream classifiers tests
 echo "== mypy" >&2
 .venv/bin/mypy
+echo "== wheel" >&2
+deploy/dev/wheel_check.sh
 
 # Two brokers: the plain one most tests use, and the authenticated one (SASL_SSL, ACLs) of the security
 # tests. Each is started unless running, and stopped again if this script started it.

@@ -19,9 +19,10 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin
 
-from tests.hostile_events import CODE, mixed_traffic
+from tests.fixtures import REPO
+from tests.fixtures.hostile import CODE, mixed_traffic
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 OUT = Path(__file__).with_name("events.jsonl")
 SEED = 20261204
 

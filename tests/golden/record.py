@@ -40,9 +40,9 @@ def canonical_decision(payload: bytes) -> str:
 
 def decide(policy_file: str | None) -> tuple[list[str], list[str]]:
     """The canonical decisions and dead letters of the golden events under a policy, in input order."""
-    from stream.offline import moderate_lines
+    from stream.core.offline import moderate_lines
+    from stream.runtime import build_context
     from stream.settings import Settings
-    from stream.worker import build_context
 
     context = build_context(Settings.from_env(environ={}, policy_file=policy_file))
     decisions, dead_letters = io.BytesIO(), io.StringIO()

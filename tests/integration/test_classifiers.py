@@ -3,12 +3,11 @@ benign texts come out allowed; every decision carries the scores and the model v
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from classifiers.text_model import TextRiskModel
-from tests.integration.conftest import Deployment
+from tests.fixtures.events import DISCLOSURE, event_bytes
+from tests.fixtures.kafka import Deployment
 
 pytestmark = pytest.mark.integration
 
@@ -28,20 +27,7 @@ TEXTS = {
 
 
 def _event(key: str) -> bytes:
-    return json.dumps(
-        {
-            "event_id": f"clf-{key}",
-            "tenant": "it",
-            "scene": "post",
-            "content_id": key,
-            "content_type": "text",
-            "service_type": "person_simulating_text",
-            "text": f"{TEXTS[key]}（本内容由人工智能生成）",
-            "implicit_label": {"Label": "1", "ContentProducer": CODE, "ProduceID": key},
-            "producer": {"provider_code": CODE},
-        },
-        ensure_ascii=False,
-    ).encode()
+    return event_bytes(key, TEXTS[key] + DISCLOSURE, event_id=f"clf-{key}", tenant="it", labelled=True)
 
 
 def test_risky_texts_are_flagged_or_blocked_and_benign_texts_allowed(deployment: Deployment) -> None:

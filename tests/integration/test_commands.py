@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, free_port, isolated_env
+from stream.tools.deployment import REPO, free_port, isolated_env
 
 pytestmark = pytest.mark.integration
 

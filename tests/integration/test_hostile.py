@@ -12,9 +12,9 @@ from collections import Counter
 
 import pytest
 
-from tests.hostile_events import Sent, base_doc, hostile_texts, mixed_traffic
-from tests.integration.conftest import Deployment
-from tests.slow_classifier import MARKER
+from tests.fixtures.classifiers import MARKER
+from tests.fixtures.hostile import Sent, base_doc, hostile_texts, mixed_traffic
+from tests.fixtures.kafka import Deployment
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def test_hostile_events_mixed_into_traffic_all_end_somewhere(deployment: Deploym
         deployment.start_worker(
             HUIYAN_SHUTDOWN_TIMEOUT_S="20",
             HUIYAN_CLASSIFIER_TIMEOUT_MS="3000",
-            HUIYAN_CLASSIFIER_FACTORY="tests.slow_classifier:build",
+            HUIYAN_CLASSIFIER_FACTORY="tests.fixtures.classifiers:build",
         )
         for _ in range(2)
     ]

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from stream.kafka_io import create_topics, open_reader, partition_ids
-from stream.policy import load_policy, parse_policy
-from stream.strikes import StrikeBook, StrikeRecord, load_strikes
-from tests.integration.conftest import Deployment, run_huiyan
+from stream.core.policy import load_policy, parse_policy
+from stream.core.strikes import StrikeBook, StrikeRecord
+from stream.kafka.clients import create_topics, open_reader, partition_ids
+from stream.kafka.followers import load_strikes
+from tests.fixtures.events import CODE, event_bytes
+from tests.fixtures.kafka import Deployment, run_huiyan
 
 pytestmark = pytest.mark.integration
 
@@ -50,25 +52,12 @@ term_lists:
 """
 
 
-CODE = "001191110108MA01ABCD2X1HY01"
-
-
-def _event(text: str, tenant: str = "it", *, labelled: bool = True) -> bytes:
-    """A text event; ``labelled`` gives it the implicit label the default policy asks for."""
+def _event(text: str, tenant: str = "it", *, labelled: bool = True, user: str | None = None) -> bytes:
+    """A text event of the tests' producer; ``labelled`` gives it the implicit label the default policy
+    asks for."""
     content_id = uuid.uuid4().hex[:12]
-    doc: dict[str, object] = {
-        "event_id": f"e-{content_id}",
-        "tenant": tenant,
-        "scene": "post",
-        "content_id": content_id,
-        "content_type": "text",
-        "service_type": "person_simulating_text",
-        "text": text,
-        "producer": {"provider_code": CODE},
-    }
-    if labelled:
-        doc["implicit_label"] = {"Label": "1", "ContentProducer": CODE, "ProduceID": content_id}
-    return json.dumps(doc, ensure_ascii=False).encode()
+    producer = {"provider_code": CODE, **({"user_id": user} if user else {})}
+    return event_bytes(content_id, text, tenant=tenant, labelled=labelled, producer=producer)
 
 
 def _cli(deployment: Deployment, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -270,9 +259,7 @@ strikes:
 
 
 def _account_event(text: str, user: str) -> bytes:
-    doc = json.loads(_event(text))
-    doc["producer"]["user_id"] = user
-    return json.dumps(doc, ensure_ascii=False).encode()
+    return _event(text, user=user)
 
 
 def test_repeat_offenders_are_escalated_by_their_strikes(deployment: Deployment, tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.integration.conftest import Deployment
+from tests.fixtures.events import DISCLOSURE, event_bytes
+from tests.fixtures.kafka import Deployment
 
 pytestmark = pytest.mark.integration
 
@@ -17,18 +18,9 @@ COUNT = 3000
 
 def _events(prefix: str) -> list[bytes]:
     return [
-        json.dumps(
-            {
-                "event_id": f"{prefix}-{i}",
-                "tenant": "it",
-                "scene": "post",
-                "content_id": f"c-{i}",
-                "content_type": "text",
-                "service_type": "person_simulating_text",
-                "text": f"第{i}条生成文本：今天的天气很好。（本内容由人工智能生成）",
-            },
-            ensure_ascii=False,
-        ).encode()
+        event_bytes(
+            f"c-{i}", f"第{i}条生成文本：今天的天气很好。{DISCLOSURE}", event_id=f"{prefix}-{i}", tenant="it"
+        )
         for i in range(COUNT)
     ]
 

@@ -1,5 +1,5 @@
 """The whole path on the authenticated broker (SASL_SSL with SCRAM-SHA-512, ACLs; started by the test
-command as `HUIYAN_KAFKA_SECURITY=sasl_ssl deploy/kafka/broker.sh start`), set up with the README's
+command as `HUIYAN_KAFKA_SECURITY=sasl_ssl deploy/kafka/broker.sh start`), set up with docs/security.md's
 commands: the operator creates topics and ACLs, a worker decides what a producer sends, a policy
 administrator pushes a policy, and the broker refuses a producer's policy push, forged decision and read
 of content, and a worker's wrong password with a clear error."""
@@ -16,11 +16,13 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import TopicAuthorizationFailedError
 
-from stream.kafka_auth import kafka_python_options
-from stream.kafka_io import open_reader, read_records
+from stream.kafka.auth import kafka_python_options
+from stream.kafka.clients import open_reader, read_records
 from stream.settings import Settings
-from tests.integration.conftest import REPO, Deployment, _reachable, isolated_env
-from tests.integration.conftest import run_huiyan as huiyan
+from stream.tools.deployment import REPO, isolated_env
+from tests.fixtures.events import DISCLOSURE, event_bytes
+from tests.fixtures.kafka import Deployment, reachable
+from tests.fixtures.kafka import run_huiyan as huiyan
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +32,7 @@ SECURE_HOME = Path(os.environ.get("HUIYAN_TEST_SECURE_HOME", str(REPO / ".kafka-
 
 @pytest.fixture(scope="module")
 def secure_broker() -> str:
-    if not _reachable(SECURE_BROKER):
+    if not reachable(SECURE_BROKER):
         message = (
             f"no authenticated Kafka broker at {SECURE_BROKER}; run the tests with `make test`, which "
             "starts one (HUIYAN_KAFKA_SECURITY=sasl_ssl deploy/kafka/broker.sh start)"
@@ -60,28 +62,15 @@ def secured(secure_broker: str, tmp_path: Path) -> Iterator[Deployment]:
     huiyan(operator, "topics")
     huiyan(operator, "acls", "--apply")
     worker_env = as_user(base, "huiyan-worker")
-    deployment = Deployment(Settings.from_env(worker_env), worker_env, tmp_path)
+    deployment = Deployment(worker_env, tmp_path, make_topics=False)
     deployment.base_env = base  # type: ignore[attr-defined]
     yield deployment
-    for process in deployment.workers:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    deployment.kill_all()
 
 
 def _event(n: int) -> str:
-    return json.dumps(
-        {
-            "event_id": f"s-{n}",
-            "tenant": "t1",
-            "scene": "post",
-            "content_id": f"c-{n}",
-            "content_type": "text",
-            "service_type": "person_simulating_text",
-            "text": f"第{n}条：今天天气很好。（本内容由人工智能生成）",
-        },
-        ensure_ascii=False,
-    )
+    text = f"第{n}条：今天天气很好。{DISCLOSURE}"
+    return event_bytes(f"c-{n}", text, event_id=f"s-{n}", tenant="t1").decode("utf-8")
 
 
 def _read(settings: Settings, topic: str, count: int) -> list[bytes]:

@@ -9,9 +9,10 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from stream.records import load_schema
-from stream.topics import DLQ_EVENT_ID, DLQ_ORIGINAL_SHA256, DLQ_REASON, DLQ_SOURCE_TOPIC, DLQ_TRUNCATED
-from tests.integration.conftest import Deployment
+from stream.core.records import load_schema
+from stream.kafka.topics import DLQ_EVENT_ID, DLQ_ORIGINAL_SHA256, DLQ_REASON, DLQ_SOURCE_TOPIC, DLQ_TRUNCATED
+from tests.fixtures.events import event_bytes
+from tests.fixtures.kafka import Deployment
 
 pytestmark = pytest.mark.integration
 
@@ -23,17 +24,7 @@ SAMPLES = [
 
 
 def _event(event_id: str, content_id: str, **fields: object) -> bytes:
-    doc = {
-        "event_id": event_id,
-        "tenant": "it",
-        "scene": "post",
-        "content_id": content_id,
-        "content_type": "text",
-        "service_type": "person_simulating_text",
-        "text": "这是一段测试用的生成文本。",
-        **fields,
-    }
-    return json.dumps(doc, ensure_ascii=False).encode()
+    return event_bytes(content_id, event_id=event_id, tenant="it", **fields)
 
 
 def test_sample_events_get_the_expected_decisions(deployment: Deployment) -> None:

@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+# classifiers.scores.CATEGORIES, repeated: writers run this script alone, without the package installed.
 LABELS = ("rumor", "vulgar", "impersonation")
 HERE = Path(__file__).resolve().parent
 

@@ -1,0 +1,12 @@
+"""The ``huiyan`` command, in groups: running (``run``), the broker (``broker``), policies
+(``policies``), the classifiers (``models``) and reference output (``reference``).
+
+Every command reads settings from ``HUIYAN_*`` variables (``huiyan settings`` lists them); options
+override them. The commands parse arguments and print; the work happens in the layers below. May import
+every other layer; nothing imports it.
+"""
+
+from stream.cli import broker, models, policies, reference, run
+from stream.cli.base import main
+
+__all__ = ["broker", "main", "models", "policies", "reference", "run"]

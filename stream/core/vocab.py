@@ -1,0 +1,34 @@
+"""The decision's vocabularies, each declared once as a ``Literal`` with its tuple derived from it.
+
+The classifiers' categories and the label checks' severities live with them
+(``classifiers/scores.py``, ``classifiers/labels/findings.py``); these are the stream's own.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+from classifiers.scores import Category
+
+# Actions from the mildest to the strongest; a decision takes its reasons' strongest action.
+Action = Literal["allow", "flag", "block"]
+ACTIONS: Final = get_args(Action)
+ACTION_RANK: Final[dict[str, int]] = {action: rank for rank, action in enumerate(ACTIONS)}
+# A reason's category: a classifier's category, or where else the reason came from.
+ReasonCategory = Literal[Category, "label", "consent", "processing", "terms", "account"]
+REASON_CATEGORIES: Final = get_args(ReasonCategory)
+
+# Why an event could not be processed. A closed set: it is a metric label and a dead-letter header.
+RejectReason = Literal[
+    "oversize",
+    "invalid_encoding",
+    "invalid_json",
+    "not_an_object",
+    "missing_field",
+    "wrong_type",
+    "invalid_value",
+    "unsupported_version",
+    "invalid_media",
+    "internal_error",
+]
+REJECT_REASONS: Final = get_args(RejectReason)

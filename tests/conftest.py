@@ -1,0 +1,3 @@
+"""Registers the fixture modules the tests share (tests/fixtures/)."""
+
+pytest_plugins = ["tests.fixtures.kafka"]
