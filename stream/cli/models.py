@@ -222,6 +222,7 @@ def train(
 
     from classifiers.text_model import DEFAULT_MODEL_DIR
 
+    _datasets(data_root, "huiyan train")
     repo = Path(__file__).resolve().parents[2]
     served = str(DEFAULT_MODEL_DIR)
     steps: list[tuple[str, list[str]]] = [("classifiers.training.pretrain", [])] if pretrain else []

@@ -411,6 +411,10 @@ def run_bench(
         "date": isoformat(datetime.now(UTC)),
         "machine": f"{os.cpu_count()} CPUs",
         "texts": len(texts),
+        # The register texts we wrote since #14 (median about 51 characters); the dataset dev texts before
+        # (median about 83): compare runs of the two through their ratios to the raw classifier.
+        "texts_from": "classifiers/training/register",
+        "text_chars_median": sorted(len(t) for t in texts)[len(texts) // 2],
         "model": served_model(settings),
         "settings": {
             "HUIYAN_FETCH_MIN_BYTES": settings.fetch_min_bytes,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from kafka.errors import KafkaTimeoutError
@@ -31,3 +34,27 @@ def test_other_errors_are_not_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stream.kafka.policy_store, "read_history", broken)
     result = CliRunner().invoke(main, ["policy", "history"])
     assert isinstance(result.exception, ValueError)
+
+
+def test_train_passes_a_data_root_to_every_step_that_reads_the_datasets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import runpy
+
+    ran: list[list[str]] = []
+    monkeypatch.setattr(runpy, "run_module", lambda module, run_name: ran.append(list(sys.argv)) or {})
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setattr("stream.cli.models._datasets", lambda root, needed_by: root)
+    result = CliRunner().invoke(main, ["train", "--data-root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    reading = [argv for argv in ran if argv[0].rsplit(".", 1)[-1] in ("finetune", "ensemble")]
+    assert len(reading) == 2 and all(argv[-2:] == ["--data-root", str(tmp_path)] for argv in reading)
+    assert all("--data-root" not in argv for argv in ran if argv[0].endswith("export"))
+
+
+@pytest.mark.parametrize("command", [["train"], ["eval", "--dev"]])
+def test_commands_that_need_the_datasets_say_so_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--data-root", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "reads the training datasets" in result.output and "--data-root" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
