@@ -127,7 +127,70 @@ class Metrics:
             ["topic"],
             registry=self.registry,
         )
+        # huiyan serve (the HTTP door) and its audit trail.
+        self.api_requests = Counter(
+            "huiyan_api_requests",
+            "HTTP requests to huiyan serve, by route and status code",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.api_seconds = Histogram(
+            "huiyan_api_request_seconds",
+            "Time from a request's arrival to its answer, by route",
+            ["route"],
+            buckets=(0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.api_rejections = Counter(
+            "huiyan_api_rejections",
+            "Events the API refused as invalid (422), by the dead-letter reason code",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.api_replays = Counter(
+            "huiyan_api_idempotent_replays",
+            "Requests answered with an earlier decision of the same tenant and event_id",
+            registry=self.registry,
+        )
+        self.spooling = Gauge(
+            "huiyan_api_spooling",
+            "1 while the API cannot reach the broker and keeps its decisions on disk",
+            registry=self.registry,
+        )
+        self.spool_bytes = Gauge(
+            "huiyan_api_spool_bytes", "Bytes of decisions waiting in the spool", registry=self.registry
+        )
+        self.spooled_records = Counter(
+            "huiyan_api_spooled_records", "Records written to the spool", registry=self.registry
+        )
+        self.spool_lost_records = Counter(
+            "huiyan_api_spool_lost_records",
+            "Records that neither the broker nor the full spool took (should stay 0: the API answers 503 "
+            "before the spool is full)",
+            registry=self.registry,
+        )
         self.build_info.labels(version=__version__).set(1)
+
+    def api_request(self, route: str, status: int, seconds: float) -> None:
+        self.api_requests.labels(route, str(status)).inc()
+        self.api_seconds.labels(route).observe(seconds)
+
+    def api_rejected(self, reason: str) -> None:
+        self.api_rejections.labels(reason).inc()
+
+    def api_replay(self) -> None:
+        self.api_replays.inc()
+
+    def spool_state(self, spooling: bool, size: int) -> None:
+        self.spooling.set(1 if spooling else 0)
+        self.spool_bytes.set(size)
+
+    def spooled(self, count: int, size: int) -> None:
+        self.spooled_records.inc(count)
+        self.spool_bytes.set(size)
+
+    def spool_lost(self, count: int) -> None:
+        self.spool_lost_records.inc(count)
 
     def batch_received(self, size: int) -> None:
         self.events_received.inc(size)

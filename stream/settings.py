@@ -314,6 +314,64 @@ class Settings:
         "on small CPUs (benchmarks/RESULTS.md).",
         parse=_positive_int,
     )
+    api_host: str = setting(
+        "HUIYAN_API_HOST",
+        "127.0.0.1",
+        "Address `huiyan serve` listens on. Keep the loopback default and put TLS in front with a reverse "
+        "proxy (docs/api.md).",
+    )
+    api_port: int = setting("HUIYAN_API_PORT", 8080, "Port of `huiyan serve`.", parse=_positive_int)
+    api_keys_file: str = setting(
+        "HUIYAN_API_KEYS_FILE",
+        ".huiyan/api-keys.json",
+        "API keys of `huiyan serve`, stored as SHA-256 hashes with their tenant (`huiyan api-key add`); "
+        "re-read within a second of a change, so keys rotate without a restart.",
+    )
+    api_max_batch_events: int = setting(
+        "HUIYAN_API_MAX_BATCH_EVENTS",
+        100,
+        "Most events in one `POST /v1/moderate/batch`.",
+        parse=_positive_int,
+    )
+    api_batch_window_ms: int = setting(
+        "HUIYAN_API_BATCH_WINDOW_MS",
+        3,
+        "How long the API waits for concurrent requests to score them in one model call.",
+        parse=_positive_int,
+    )
+    api_rate_per_tenant: int = setting(
+        "HUIYAN_API_RATE_PER_TENANT",
+        500,
+        "Events per second a tenant may send to the API (bursts of twice that); more get 429 with "
+        "`Retry-After`.",
+        parse=_positive_int,
+    )
+    api_max_pending: int = setting(
+        "HUIYAN_API_MAX_PENDING",
+        256,
+        "Events the API holds waiting for the model; past this it sheds load with 503 and `Retry-After` "
+        "instead of letting latency grow.",
+        parse=_positive_int,
+    )
+    api_idempotency_s: int = setting(
+        "HUIYAN_API_IDEMPOTENCY_S",
+        600,
+        "Seconds within which the same `event_id` from the same tenant gets the first decision again "
+        "(no second decision on the topic, no second strike).",
+        parse=_positive_int,
+    )
+    api_spool_dir: str = setting(
+        "HUIYAN_API_SPOOL_DIR",
+        ".huiyan/spool",
+        "Where the API keeps the decisions it could not deliver to Kafka until the broker is back.",
+    )
+    api_spool_max_bytes: int = setting(
+        "HUIYAN_API_SPOOL_MAX_BYTES",
+        256 * 1024 * 1024,
+        "Largest spool; when it is full the API answers 503 (fail closed: a decision it cannot record "
+        "is not given).",
+        parse=_positive_int,
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -26,6 +26,7 @@ from stream.core.policy import Policy
 from stream.core.records import EventRejected
 from stream.kafka.policy_store import PolicyState
 from stream.kafka.topics import (
+    CHANNEL,
     DLQ_DETAIL,
     DLQ_EVENT_ID,
     DLQ_ORIGINAL_SHA256,
@@ -39,6 +40,8 @@ from stream.kafka.topics import (
 from stream.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+STREAM_CHANNEL = (CHANNEL, b"stream")
 
 _RETRY_FIRST_S = 0.2
 _RETRY_MAX_S = 5.0
@@ -107,15 +110,24 @@ class BatchProcessor:
             why = EventRejected("internal_error", detail)
             outcome = EncodedOutcome([], [(i, why) for i in range(len(events))], [], [])
         outgoing = [
-            Outgoing("decisions", self.topics.decisions, _key(d.content_id), payload)
+            Outgoing("decisions", self.topics.decisions, _key(d.content_id), payload, [STREAM_CHANNEL])
             for _, d, payload in outcome.decisions
         ]
         outgoing += [self._dead_letter(events[i], rejected) for i, rejected in outcome.rejections]
         outgoing += [
-            Outgoing("shadow_decisions", self.topics.shadow_decisions, _key(d.content_id), payload)
+            Outgoing(
+                "shadow_decisions",
+                self.topics.shadow_decisions,
+                _key(d.content_id),
+                payload,
+                [STREAM_CHANNEL],
+            )
             for _, d, payload in outcome.shadow
         ]
-        outgoing += [Outgoing("strikes", self.topics.strikes, key, value) for key, value in outcome.strikes]
+        outgoing += [
+            Outgoing("strikes", self.topics.strikes, key, value, [STREAM_CHANNEL])
+            for key, value in outcome.strikes
+        ]
         return Planned(outcome, outgoing)
 
     async def deliver(self, events: Sequence[Any], planned: Planned) -> None:

@@ -24,6 +24,9 @@ DLQ_SOURCE_OFFSET = "huiyan.dlq.source.offset"
 DLQ_EVENT_ID = "huiyan.dlq.event_id"
 DLQ_TRUNCATED = "huiyan.dlq.truncated"
 DLQ_ORIGINAL_SHA256 = "huiyan.dlq.original.sha256"
+# The door a decision, shadow decision or strike came through: b"stream" (a worker) or b"api"
+# (huiyan serve). A header, so the decision contract stays as it is.
+CHANNEL = "huiyan.channel"
 
 
 @dataclass(frozen=True, slots=True)

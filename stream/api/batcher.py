@@ -1,0 +1,171 @@
+"""Micro-batching: concurrent requests share one trip through the core.
+
+Requests put their events on a queue. One loop takes the first waiting event, waits a few milliseconds
+(``HUIYAN_API_BATCH_WINDOW_MS``) for more, and decides them together on the inference thread with
+``moderate_raw``, the same call the workers make, under the live and shadow policies in force. While a
+batch is in the model the next one gathers. Past ``max_pending`` waiting events a request is refused
+at once (:class:`Overloaded`, a 503) instead of joining a queue whose wait would collapse latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Final
+
+from classifiers.content import ContentEvent
+from stream.core.pipeline import EncodedOutcome, ModerationContext, RawEvent, encode_outcome, moderate_raw
+from stream.core.policy import Policy
+from stream.core.records import Decision, EventRejected
+from stream.kafka.policy_store import PolicyState
+from stream.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+STOP: Final = object()
+
+
+class Overloaded(Exception):
+    """More events are waiting for the model than the API lets wait."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    decision: Decision
+    payload: bytes
+    shadow: tuple[Decision, bytes] | None
+    strikes: tuple[tuple[bytes, bytes], ...]
+
+
+Result = Decided | EventRejected
+
+
+@dataclass(slots=True)
+class _Waiting:
+    raw: bytes
+    received_at: datetime
+    future: asyncio.Future[Result]
+
+
+class MicroBatcher:
+    def __init__(
+        self,
+        context: ModerationContext,
+        policies: PolicyState,
+        metrics: Metrics,
+        *,
+        window_s: float,
+        max_batch: int = 64,
+        max_pending: int = 256,
+    ) -> None:
+        self.context = context
+        self.policies = policies
+        self.metrics = metrics
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self.max_pending = max_pending
+        self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-api-core")
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="huiyan-micro-batcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._executor.shutdown(wait=True)
+
+    async def decide(self, raws: Sequence[bytes]) -> list[Result]:
+        """The core's answer for each raw event, in order; raises :class:`Overloaded` when too many
+        events wait already."""
+        if self._queue.qsize() + len(raws) > self.max_pending:
+            raise Overloaded(f"{self._queue.qsize()} events are waiting for the model")
+        loop = asyncio.get_running_loop()
+        now = datetime.now(UTC)
+        waiting = [_Waiting(raw, now, loop.create_future()) for raw in raws]
+        for item in waiting:
+            self._queue.put_nowait(item)
+        return list(await asyncio.gather(*(item.future for item in waiting)))
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self.window_s
+            while len(batch) < self.max_batch:
+                remaining = deadline - loop.time()
+                if remaining <= 0 and self._queue.empty():
+                    break
+                try:
+                    batch.append(
+                        self._queue.get_nowait()
+                        if remaining <= 0
+                        else await asyncio.wait_for(self._queue.get(), timeout=remaining)
+                    )
+                except (TimeoutError, asyncio.QueueEmpty):
+                    break
+            live, shadow = self.policies.live, self.policies.shadow  # this batch keeps these two
+            context = self.context if live is self.context.policy else replace(self.context, policy=live)
+            started = time.perf_counter()
+            self.metrics.batch_received(len(batch))
+            try:
+                results = await loop.run_in_executor(self._executor, self._decide, batch, context, shadow)
+            except Exception as exc:  # the core isolates failures per event; this is a bug outside it
+                log.exception("deciding an API batch of %d events failed", len(batch))
+                why = EventRejected("internal_error", f"deciding failed: {type(exc).__name__}: {exc}"[:300])
+                results = [why] * len(batch)
+            self.metrics.batch_decided(time.perf_counter() - started)
+            for item, result in zip(batch, results, strict=True):
+                if not item.future.done():
+                    item.future.set_result(result)
+
+    @staticmethod
+    def _decide(batch: list[_Waiting], context: ModerationContext, shadow: Policy | None) -> list[Result]:
+        raw = [RawEvent(value=item.raw, received_at=item.received_at) for item in batch]
+        outcome: EncodedOutcome = encode_outcome(moderate_raw(raw, context, shadow))
+        results: list[Result | None] = [None] * len(batch)
+        shadows = {index: (decision, payload) for index, decision, payload in outcome.shadow}
+        strikes_by_event: dict[str, list[tuple[bytes, bytes]]] = {}
+        for key, value in outcome.strikes:
+            # A strike names its event; the API hands each one to the answer of that event.
+            event_id = _strike_event(value)
+            strikes_by_event.setdefault(event_id, []).append((key, value))
+        for index, decision, payload in outcome.decisions:
+            strikes = tuple(strikes_by_event.get(decision.event_id, ()))
+            results[index] = Decided(decision, payload, shadows.get(index), strikes)
+        for index, rejected in outcome.rejections:
+            results[index] = rejected
+        return [r if r is not None else EventRejected("internal_error", "no outcome") for r in results]
+
+
+def _strike_event(value: bytes) -> str:
+    return str(json.loads(value).get("event_id", ""))
+
+
+def parse_for_admission(raw: bytes, context: ModerationContext) -> ContentEvent | EventRejected:
+    """The event as the core will parse it: checked at admission for its tenant and ``event_id``."""
+    from stream.core.records import parse_event
+
+    try:
+        return parse_event(
+            raw,
+            max_event_bytes=context.limits.max_event_bytes,
+            max_media_bytes=context.limits.max_media_bytes,
+        )
+    except Exception as exc:  # parse_event refuses bad input as a value; this is a bug
+        log.exception("parsing an API event failed")
+        return EventRejected("internal_error", f"parsing failed: {type(exc).__name__}: {exc}"[:300])
