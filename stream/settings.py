@@ -327,6 +327,13 @@ class Settings:
         "API keys of `huiyan serve`, stored as SHA-256 hashes with their tenant (`huiyan api-key add`); "
         "re-read within a second of a change, so keys rotate without a restart.",
     )
+    api_lanes: int = setting(
+        "HUIYAN_API_LANES",
+        2,
+        "Model sessions `huiyan serve` runs side by side, each on its own thread (one per core is "
+        "fastest); every lane shares the policy, strikes, limits and idempotency.",
+        parse=_positive_int,
+    )
     api_max_batch_events: int = setting(
         "HUIYAN_API_MAX_BATCH_EVENTS",
         100,

@@ -170,3 +170,24 @@ def test_no_test_module_imports_another_test_module() -> None:
                 if name.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
     assert not found
+
+
+def test_the_core_has_no_hidden_inputs() -> None:
+    """No wall clock, environment or randomness read in stream/core: only defaults of the context's
+    fields (a lambda or a function passed, not called) may name a clock; deciding code asks the context."""
+    forbidden = {
+        ("time", "time"),
+        ("datetime", "now"),
+        ("os", "getenv"),
+        ("random", "random"),
+        ("os", "environ"),
+    }
+    found = []
+    for path in sorted((ROOT / "stream" / "core").glob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        in_lambda = {id(n) for lam in ast.walk(tree) if isinstance(lam, ast.Lambda) for n in ast.walk(lam)}
+        for node in ast.walk(tree):
+            named = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            if named and (node.value.id, node.attr) in forbidden and id(node) not in in_lambda:  # type: ignore[attr-defined]
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}")  # type: ignore[attr-defined]
+    assert not found

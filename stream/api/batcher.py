@@ -1,10 +1,14 @@
 """Micro-batching: concurrent requests share one trip through the core.
 
-Requests put their events on a queue. One loop takes the first waiting event, waits a few milliseconds
-(``HUIYAN_API_BATCH_WINDOW_MS``) for more, and decides them together on the inference thread with
-``moderate_raw``, the same call the workers make, under the live and shadow policies in force. While a
-batch is in the model the next one gathers. Past ``max_pending`` waiting events a request is refused
-at once (:class:`Overloaded`, a 503) instead of joining a queue whose wait would collapse latency.
+Requests put their events on a queue. A lane takes the first waiting event, waits a few milliseconds
+(``HUIYAN_API_BATCH_WINDOW_MS``) for more, and decides them together on its own inference thread with
+``moderate_parsed``, the core's call the workers make after their parse, under the live and shadow
+policies in force. While a batch is in the model the next one gathers. Each lane has its own model session
+(``HUIYAN_API_LANES``, one per core): ONNX Runtime releases the GIL while it scores, so two lanes keep
+two cores busy in one process, which keeps idempotency and rate limits in one place. A text is scored
+alone in every lane, so its score does not depend on the lane. Past ``max_pending`` waiting events a
+request is refused at once (:class:`Overloaded`, a 503) instead of joining a queue whose wait would
+collapse latency.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from classifiers.content import ContentEvent
-from stream.core.pipeline import EncodedOutcome, ModerationContext, RawEvent, encode_outcome, moderate_raw
+from stream.core.pipeline import EncodedOutcome, ModerationContext, encode_outcome, moderate_parsed
 from stream.core.policy import Policy
 from stream.core.records import Decision, EventRejected
 from stream.kafka.policy_store import PolicyState
@@ -49,15 +53,14 @@ Result = Decided | EventRejected
 
 @dataclass(slots=True)
 class _Waiting:
-    raw: bytes
-    received_at: datetime
+    event: ContentEvent
     future: asyncio.Future[Result]
 
 
 class MicroBatcher:
     def __init__(
         self,
-        context: ModerationContext,
+        contexts: Sequence[ModerationContext],
         policies: PolicyState,
         metrics: Metrics,
         *,
@@ -65,44 +68,52 @@ class MicroBatcher:
         max_batch: int = 64,
         max_pending: int = 256,
     ) -> None:
-        self.context = context
+        self.contexts = list(contexts)
         self.policies = policies
         self.metrics = metrics
         self.window_s = window_s
         self.max_batch = max_batch
         self.max_pending = max_pending
         self._queue: asyncio.Queue[_Waiting] = asyncio.Queue()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-api-core")
-        self._task: asyncio.Task[None] | None = None
+        self._executors = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"huiyan-api-core-{i}")
+            for i in range(len(contexts))
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def pending(self) -> int:
         return self._queue.qsize()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="huiyan-micro-batcher")
+        self._tasks = [
+            asyncio.create_task(self._run(lane), name=f"huiyan-micro-batcher-{lane}")
+            for lane in range(len(self.contexts))
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._executor.shutdown(wait=True)
+                await task
+        for executor in self._executors:
+            executor.shutdown(wait=True)
 
-    async def decide(self, raws: Sequence[bytes]) -> list[Result]:
-        """The core's answer for each raw event, in order; raises :class:`Overloaded` when too many
-        events wait already."""
-        if self._queue.qsize() + len(raws) > self.max_pending:
+    async def decide(self, events: Sequence[ContentEvent]) -> list[Result]:
+        """The core's answer for each event (parsed at admission, :func:`parse_for_admission`), in
+        order; raises :class:`Overloaded` when too many events wait already."""
+        if self._queue.qsize() + len(events) > self.max_pending:
             raise Overloaded(f"{self._queue.qsize()} events are waiting for the model")
         loop = asyncio.get_running_loop()
-        now = datetime.now(UTC)
-        waiting = [_Waiting(raw, now, loop.create_future()) for raw in raws]
+        waiting = [_Waiting(event, loop.create_future()) for event in events]
         for item in waiting:
             self._queue.put_nowait(item)
         return list(await asyncio.gather(*(item.future for item in waiting)))
 
-    async def _run(self) -> None:
+    async def _run(self, lane: int) -> None:
         loop = asyncio.get_running_loop()
+        lane_context, executor = self.contexts[lane], self._executors[lane]
         while True:
             batch = [await self._queue.get()]
             deadline = loop.time() + self.window_s
@@ -119,11 +130,11 @@ class MicroBatcher:
                 except (TimeoutError, asyncio.QueueEmpty):
                     break
             live, shadow = self.policies.live, self.policies.shadow  # this batch keeps these two
-            context = self.context if live is self.context.policy else replace(self.context, policy=live)
+            context = lane_context if live is lane_context.policy else replace(lane_context, policy=live)
             started = time.perf_counter()
             self.metrics.batch_received(len(batch))
             try:
-                results = await loop.run_in_executor(self._executor, self._decide, batch, context, shadow)
+                results = await loop.run_in_executor(executor, self._decide, batch, context, shadow)
             except Exception as exc:  # the core isolates failures per event; this is a bug outside it
                 log.exception("deciding an API batch of %d events failed", len(batch))
                 why = EventRejected("internal_error", f"deciding failed: {type(exc).__name__}: {exc}"[:300])
@@ -135,8 +146,8 @@ class MicroBatcher:
 
     @staticmethod
     def _decide(batch: list[_Waiting], context: ModerationContext, shadow: Policy | None) -> list[Result]:
-        raw = [RawEvent(value=item.raw, received_at=item.received_at) for item in batch]
-        outcome: EncodedOutcome = encode_outcome(moderate_raw(raw, context, shadow))
+        valid = [(index, item.event) for index, item in enumerate(batch)]
+        outcome: EncodedOutcome = encode_outcome(moderate_parsed(valid, context, shadow))
         results: list[Result | None] = [None] * len(batch)
         shadows = {index: (decision, payload) for index, decision, payload in outcome.shadow}
         strikes_by_event: dict[str, list[tuple[bytes, bytes]]] = {}
@@ -157,7 +168,8 @@ def _strike_event(value: bytes) -> str:
 
 
 def parse_for_admission(raw: bytes, context: ModerationContext) -> ContentEvent | EventRejected:
-    """The event as the core will parse it: checked at admission for its tenant and ``event_id``."""
+    """The event parsed as the workers parse theirs (``parse_event``), once, at admission: its tenant and
+    ``event_id`` are checked before it is decided."""
     from stream.core.records import parse_event
 
     try:
@@ -165,6 +177,7 @@ def parse_for_admission(raw: bytes, context: ModerationContext) -> ContentEvent 
             raw,
             max_event_bytes=context.limits.max_event_bytes,
             max_media_bytes=context.limits.max_media_bytes,
+            received_at=datetime.now(UTC),
         )
     except Exception as exc:  # parse_event refuses bad input as a value; this is a bug
         log.exception("parsing an API event failed")

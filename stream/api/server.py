@@ -28,7 +28,7 @@ from stream.api.idempotency import Answer, Recent
 from stream.api.keys import KeyRing
 from stream.api.limits import RateLimits
 from stream.api.openapi import openapi_document
-from stream.core.pipeline import ModerationContext
+from stream.core.pipeline import ClassifierRunner, ModerationContext
 from stream.core.records import EventRejected
 from stream.kafka.policy_store import PolicyState
 from stream.kafka.topics import CHANNEL
@@ -295,7 +295,7 @@ class Api:
         if admitted:
             self._admit(tenant, admitted)
             try:
-                results = await self.batcher.decide([raws[index] for index, _, _ in admitted])
+                results = await self.batcher.decide([parsed for _, parsed, _ in admitted])
             except Overloaded as exc:
                 self._release(tenant, admitted, ApiError(503, "overloaded", str(exc), retry_after_s=1.0))
                 raise ApiError(503, "overloaded", str(exc), retry_after_s=1.0) from None
@@ -421,8 +421,18 @@ def build_api(settings: Settings) -> Api:
         Spool(Path(settings.api_spool_dir), settings.api_spool_max_bytes),
         metrics,
     )
-    batcher = MicroBatcher(
+    # One model session per lane; every lane shares the policy, the strikes and the limits.
+    lanes = [
         context,
+        *(
+            replace(
+                context, classifiers=build_context(settings).classifiers, classifier_runner=ClassifierRunner()
+            )
+            for _ in range(settings.api_lanes - 1)
+        ),
+    ]
+    batcher = MicroBatcher(
+        lanes,
         policies,
         metrics,
         window_s=settings.api_batch_window_ms / 1000,

@@ -271,7 +271,13 @@ def train(
     default=Path("benchmarks/results.jsonl"),
     show_default=True,
 )
-def bench(count: int, workers: int, threads: int, no_naive: bool, no_pin: bool, out: Path) -> None:
+@click.option(
+    "--api",
+    is_flag=True,
+    help="Also measure huiyan serve in the same run: maximum requests/s, and p50/p99 at 50, 100 and 200 "
+    "requests/s with 16 concurrent clients.",
+)
+def bench(count: int, workers: int, threads: int, no_naive: bool, no_pin: bool, out: Path, api: bool) -> None:
     """Benchmark the classifier and the stream end to end on the local broker (prints and records figures)."""
     from stream.tools.bench import run_bench
 
@@ -284,5 +290,6 @@ def bench(count: int, workers: int, threads: int, no_naive: bool, no_pin: bool, 
             naive=not no_naive,
             pin=not no_pin,
             out=out,
+            api=api,
         )
     )

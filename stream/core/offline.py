@@ -11,7 +11,6 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import IO
 
 from stream.core.pipeline import ModerationContext, RawEvent, encode_outcome, moderate_raw
@@ -51,7 +50,7 @@ def moderate_lines(
 ) -> OfflineSummary:
     summary = OfflineSummary()
     for batch in _batches(lines, batch_size):
-        now = datetime.now(UTC)
+        now = context.clock()
         outcome = encode_outcome(
             moderate_raw([RawEvent(value=line, received_at=now) for _, line in batch], context)
         )

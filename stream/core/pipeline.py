@@ -76,8 +76,9 @@ class ModerationContext:
     # When a decision is made (decided_at, the time of a strike) and how its processing time is measured.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     timer: Callable[[], float] = time.perf_counter
-    # (tenant, user_id, window in seconds) -> the account's strikes in that window (stream.core.strikes).
-    strike_counts: Callable[[str, str, float], int] | None = None
+    # (tenant, user_id, window in seconds, now) -> the account's strikes in the window before now, which the
+    # core takes from its clock (stream.core.strikes.StrikeBook.count).
+    strike_counts: Callable[[str, str, float, float], int] | None = None
     # A classifier call that takes longer is abandoned: its categories go unscored and the policy's
     # classifier_failure action applies (None: wait however long it takes).
     classifier_timeout_s: float | None = None
@@ -209,6 +210,18 @@ def moderate_raw(
             rejections.append((index, parsed))
         else:
             valid.append((index, parsed))
+    return moderate_parsed(valid, context, shadow, rejections)
+
+
+def moderate_parsed(
+    valid: Sequence[tuple[int, ContentEvent]],
+    context: ModerationContext,
+    shadow: Policy | None = None,
+    rejections: list[tuple[int, EventRejected]] | None = None,
+) -> BatchOutcome:
+    """Decides events parsed already (``(position, event)`` pairs, as :func:`moderate_raw` after its
+    parse, or the API after its admission checks); a bug on one event dead-letters that event only."""
+    rejections = [] if rejections is None else rejections
     policies = (context.policy,) if shadow is None else (context.policy, shadow)
     decided: list[tuple[int, Decision]] = []
     shadowed: list[tuple[int, Decision]] = []
@@ -562,7 +575,7 @@ def _strike_reasons(event: ContentEvent, policy: Policy, context: ModerationCont
     rule, user = policy.strikes, event.producer.user_id if event.producer else None
     if rule is None or not user or context.strike_counts is None:
         return []
-    strikes = context.strike_counts(event.tenant, user, rule.window_s)
+    strikes = context.strike_counts(event.tenant, user, rule.window_s, context.clock().timestamp())
     if (step := rule.escalation(strikes)) is None:
         return []
     at, action = step

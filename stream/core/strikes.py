@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Final
@@ -112,9 +111,10 @@ class StrikeBook:
         self.position[partition] = offset + 1
         return strike is not None
 
-    def count(self, tenant: str, user_id: str, window_s: float, now: float | None = None) -> int:
-        """Strikes of the account within the last ``window_s`` seconds."""
-        since = (time.time() if now is None else now) - min(window_s, MAX_WINDOW_S)
+    def count(self, tenant: str, user_id: str, window_s: float, now: float) -> int:
+        """Strikes of the account within the ``window_s`` seconds before ``now`` (seconds since the epoch,
+        from the deciding context's clock)."""
+        since = now - min(window_s, MAX_WINDOW_S)
         with self._lock:
             strikes = self._accounts.get(account_key(tenant, user_id))
             return sum(1 for at, _ in strikes if at >= since) if strikes else 0

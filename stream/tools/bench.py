@@ -33,6 +33,7 @@ from stream.core.records import isoformat
 from stream.kafka.auth import librdkafka_options
 from stream.kafka.clients import open_reader
 from stream.settings import Settings
+from stream.tools.bench_api import ApiRun, bench_api
 from stream.tools.demo import local_broker
 from stream.tools.deployment import REPO, Deployment, isolated_env
 
@@ -379,8 +380,26 @@ def _show_share(backlog: StreamRun, raw: dict[str, float]) -> None:
         print(f"end to end vs raw {layout}: {shares}", flush=True)
 
 
+def _show_api(runs: list[ApiRun]) -> None:
+    for run in runs:
+        statuses = ", ".join(f"{n} x {s}" for s, n in run.statuses.items())
+        print(
+            f"{run.name}: {run.requests_per_s:.0f} requests/s over {run.requests} requests; "
+            f"p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms; answers {statuses}",
+            flush=True,
+        )
+
+
 def run_bench(
-    settings: Settings, *, count: int, workers: int, threads: int, naive: bool, pin: bool, out: Path
+    settings: Settings,
+    *,
+    count: int,
+    workers: int,
+    threads: int,
+    naive: bool,
+    pin: bool,
+    out: Path,
+    api: bool = False,
 ) -> int:
     texts = bench_texts(count)
     lengths = sorted(len(t) for t in texts)
@@ -399,11 +418,20 @@ def run_bench(
     workdir = Path(settings.data_dir) / "bench"
     workdir.mkdir(parents=True, exist_ok=True)
     runs: list[StreamRun] = []
+    api_runs: list[ApiRun] = []
     try:
         runs += _show(bench_stream(texts, settings.broker, workdir, workers, threads, pin=pin))
         _show_share(runs[0], raw)
         if naive:
             runs += _show(bench_naive(texts[: min(len(texts), 1000)], settings.broker, workdir))
+        if api:
+            api_runs = bench_api(texts, settings.broker, workdir)
+            _show_api(api_runs)
+            top = api_runs[0].requests_per_s
+            print(
+                f"api maximum vs raw 1 process x 1 thread: {top / raw['1 process x 1 thread']:.0%}",
+                flush=True,
+            )
     finally:
         if started_broker:
             local_broker("stop")
@@ -427,6 +455,7 @@ def run_bench(
         },
         "raw_texts_per_s": raw,
         "runs": [asdict(r) for r in runs],
+        **({"api_runs": [asdict(r) for r in api_runs]} if api_runs else {}),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as handle:

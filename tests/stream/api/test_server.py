@@ -270,3 +270,22 @@ async def test_health_readiness_openapi_and_metrics(api: ApiUnderTest) -> None:
     assert 'huiyan_api_requests_total{route="moderate",status="200"} 1.0' in metrics
     assert "huiyan_decisions_total" in metrics
     _ = event_doc  # the builders are shared with the other API tests
+
+
+async def test_a_shadow_policy_decides_beside_the_live_one_and_its_decision_goes_to_the_shadow_topic(
+    api: ApiUnderTest,
+) -> None:
+    from stream.core.policy import parse_policy
+
+    shadow = parse_policy(
+        "name: strict\nlabel_severity: {violation: block, warning: allow, info: allow}\n"
+        "term_lists: [{name: 违禁, action: block, terms: [办证刻章]}]\n"
+    )
+    api.api.policies.shadow = shadow
+    status, decision, _ = await _post(api, _event(1, text="可以办证刻章"))
+    assert status == 200 and decision["provenance"]["policy_version"].startswith("default@")
+    await asyncio.sleep(0.6)
+    (record,) = [r for r in api.broker.records if r.topic == api.api.topics.shadow_decisions]
+    shadowed = json.loads(record.value)
+    assert shadowed["action"] == "block" and shadowed["provenance"]["policy_version"] == shadow.version
+    assert decision["action"] != "block"  # the live policy alone acts

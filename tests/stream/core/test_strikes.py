@@ -34,8 +34,9 @@ def _context(book: StrikeBook) -> ModerationContext:
     return ModerationContext(
         policy=POLICY,
         limits=EventLimits(100_000, 100_000),
-        clock=lambda: NOW,
-        strike_counts=lambda tenant, user, window: book.count(tenant, user, window, now=1_000_000.0),
+        # The deciding clock: strikes count back from it (they are recorded at 999,000 s and so on).
+        clock=lambda: datetime.fromtimestamp(1_000_000.0, UTC),
+        strike_counts=book.count,
     )
 
 
