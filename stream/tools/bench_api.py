@@ -67,6 +67,21 @@ def _summary(name: str, latencies: list[float], seconds: float, statuses: Counte
     )
 
 
+def _session(key: str) -> Any:
+    """The load generator's HTTP client: keep-alive connections, one per client."""
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    return aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=CLIENTS))
+
+
+async def _send(session: Any, url: str, body: bytes) -> int:
+    """Posts one event and reads the whole answer; returns its status."""
+    async with session.post(url, data=body) as response:
+        await response.read()
+        return int(response.status)
+
+
 async def _maximum(url: str, key: str, texts: list[str], count: int) -> ApiRun:
     import aiohttp
 
@@ -82,14 +97,10 @@ async def _maximum(url: str, key: str, texts: list[str], count: int) -> ApiRun:
             body = bodies[position]
             position += 1
             sent = time.perf_counter()
-            async with session.post(url, data=body) as response:
-                await response.read()
-                statuses[response.status] += 1
+            statuses[await _send(session, url, body)] += 1
             latencies.append(time.perf_counter() - sent)
 
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    connector = aiohttp.TCPConnector(limit=CLIENTS)
-    async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+    async with _session(key) as session:
         started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(CLIENTS)))
         seconds = time.perf_counter() - started
@@ -111,14 +122,10 @@ async def _paced(url: str, key: str, texts: list[str], rate: float, seconds: flo
             if (wait := due - time.perf_counter()) > 0:
                 await asyncio.sleep(wait)
             n = k * CLIENTS + index
-            async with session.post(url, data=_event(run, n, texts[n % len(texts)])) as response:
-                await response.read()
-                statuses[response.status] += 1
+            statuses[await _send(session, url, _event(run, n, texts[n % len(texts)]))] += 1
             latencies.append(time.perf_counter() - due)
 
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    connector = aiohttp.TCPConnector(limit=CLIENTS)
-    async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+    async with _session(key) as session:
         start = time.perf_counter() + 0.2
         await asyncio.gather(*(client(session, i, start) for i in range(CLIENTS)))
         elapsed = time.perf_counter() - start

@@ -19,6 +19,7 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin
 
+from classifiers.content import CONTENT_TYPES, SERVICE_TYPES
 from tests.fixtures import REPO
 from tests.fixtures.hostile import CODE, mixed_traffic
 
@@ -26,19 +27,6 @@ ROOT = REPO
 OUT = Path(__file__).with_name("events.jsonl")
 SEED = 20261204
 
-CONTENT_TYPES = ("text", "image", "audio", "video", "virtual_scene")
-SERVICE_TYPES = (
-    "person_simulating_text",
-    "voice_synthesis",
-    "voice_cloning",
-    "face_generation",
-    "face_swap",
-    "face_pose_manipulation",
-    "immersive_scene",
-    "image_video_generation",
-    "editing",
-    "other",
-)
 LABEL_KINDS = ("text", "graphic", "voice", "rhythm", "interface")
 POSITIONS = ("start", "end", "middle", "top_left", "bottom_right")
 DISCLOSURES = ("（本内容由人工智能生成）", "【AI生成】", "", "", "本文由AI辅助创作。")
