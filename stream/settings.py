@@ -380,6 +380,20 @@ class Settings:
         parse=_positive_int,
     )
 
+    store_url: str = setting(
+        "HUIYAN_STORE_URL",
+        "sqlite:///.huiyan/store.db",
+        "Where `huiyan store` keeps decisions: `sqlite:///FILE` (one file, no server) or "
+        "`postgresql://user@host:port/db` (the `postgres` extra).",
+    )
+    store_retention_days: int = setting(
+        "HUIYAN_STORE_RETENTION_DAYS",
+        180,
+        "Days the store keeps decisions, shadow decisions and dead letters; whole days older are dropped. "
+        "At least 180 (the logs the Labeling Measures and the Cybersecurity Law require).",
+        parse=_positive_int,
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Reads every setting from the environment; keyword overrides win (CLI options)."""

@@ -1,3 +1,3 @@
 """Registers the fixture modules the tests share (tests/fixtures/)."""
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.api"]
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.api", "tests.fixtures.stores"]

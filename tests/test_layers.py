@@ -25,6 +25,7 @@ LAYERS = {
     "stream.runtime": 2,
     "stream.kafka": 3,
     "stream.api": 4,
+    "stream.store": 4,
     "stream.tools": 5,
     "stream.cli": 6,
 }

@@ -23,9 +23,11 @@ if ! deploy/kafka/broker.sh status 2>/dev/null; then
   deploy/kafka/broker.sh start
   started=1
 fi
+started_pg=0
 cleanup() {
   if [[ $started_secure == 1 ]]; then "${secure[@]}" deploy/kafka/broker.sh stop; fi
   if [[ $started == 1 ]]; then deploy/kafka/broker.sh stop; fi
+  if [[ $started_pg == 1 ]]; then deploy/postgres/pg.sh stop; fi
 }
 trap cleanup EXIT
 if ! "${secure[@]}" deploy/kafka/broker.sh status 2>/dev/null; then
@@ -33,9 +35,15 @@ if ! "${secure[@]}" deploy/kafka/broker.sh status 2>/dev/null; then
   started_secure=1
 fi
 
+# PostgreSQL for the decision store's tests (Debian's package, installed here when missing).
+if ! deploy/postgres/pg.sh status >/dev/null 2>&1; then
+  deploy/postgres/pg.sh start
+  started_pg=1
+fi
+
 echo "== pytest" >&2
 # The integration tests fail (not skip) when a broker is unreachable under this command.
-HUIYAN_REQUIRE_BROKER=1 HUIYAN_TEST_BROKER="127.0.0.1:${HUIYAN_KAFKA_PORT:-19092}" \
+HUIYAN_REQUIRE_BROKER=1 HUIYAN_REQUIRE_PG=1 HUIYAN_TEST_PG_URL="$(deploy/postgres/pg.sh url)" HUIYAN_TEST_BROKER="127.0.0.1:${HUIYAN_KAFKA_PORT:-19092}" \
   HUIYAN_TEST_SECURE_BROKER="127.0.0.1:${HUIYAN_KAFKA_SECURE_PORT:-19192}" \
   HUIYAN_TEST_SECURE_HOME="${HUIYAN_KAFKA_SECURE_HOME:-$repo/.kafka-secure}" \
   .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -6,7 +6,7 @@ override them. The commands parse arguments and print; the work happens in the l
 every other layer; nothing imports it.
 """
 
-from stream.cli import api, broker, models, policies, reference, run
+from stream.cli import api, broker, models, policies, reference, run, store
 from stream.cli.base import main
 
-__all__ = ["api", "broker", "main", "models", "policies", "reference", "run"]
+__all__ = ["api", "broker", "main", "models", "policies", "reference", "run", "store"]

@@ -311,8 +311,8 @@ def test_a_starting_worker_reads_the_recorded_strikes_before_it_decides(deployme
     partitions = partition_ids(settings, settings.strike_topic)
     book = StrikeBook()
     assert load_strikes(settings, partitions, book) == 3
-    assert book.count("it", "user-1", window_s=3600) == 2
-    assert book.count("it", "user-2", window_s=3600) == 1
+    assert book.count("it", "user-1", window_s=3600, now=time.time()) == 2
+    assert book.count("it", "user-2", window_s=3600, now=time.time()) == 1
     # The follower goes on from the end of what was read.
     ends = {p: 0 for p in partitions}
     for record in deployment.read(settings.strike_topic, 4, timeout_s=5):

@@ -1,0 +1,281 @@
+"""Where decisions are kept: SQLite (one file, no server; the default) or PostgreSQL, through one
+interface and the same tests.
+
+Each kind of record (``decisions``, ``shadow_decisions``, ``dead_letters``) is partitioned by day (the
+UTC day it was decided or dead-lettered): SQLite gets a table per day, PostgreSQL a declarative range
+partition per day. ``stored`` remembers every id once, whatever its day, so a record delivered twice
+(the topics are at least once) is stored once. Retention drops whole days.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Final, Literal
+from urllib.parse import urlparse
+
+Kind = Literal["decisions", "shadow_decisions", "dead_letters"]
+KINDS: Final[tuple[Kind, ...]] = ("decisions", "shadow_decisions", "dead_letters")
+# The Labeling Measures (Art. 11) and the Cybersecurity Law (Art. 21) ask for at least six months of logs.
+MIN_RETENTION_DAYS: Final = 180
+
+COLUMNS: Final = (
+    "id", "day", "at", "tenant", "scene", "content_id", "event_id", "action", "reason",
+    "policy_version", "channel", "doc",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """One record to keep. ``id`` is what makes it the same record when delivered again: the event id
+    for decisions, the source topic, partition and offset for a dead letter."""
+
+    kind: Kind
+    id: str
+    day: date
+    at: str
+    tenant: str
+    scene: str
+    content_id: str
+    event_id: str
+    action: str
+    reason: str
+    policy_version: str
+    channel: str
+    doc: str
+
+    def row(self) -> tuple[Any, ...]:
+        return (
+            self.id, self.day.isoformat(), self.at, self.tenant, self.scene, self.content_id, self.event_id,
+            self.action, self.reason, self.policy_version, self.channel, self.doc,
+        )  # fmt: skip
+
+
+class StoreError(ValueError):
+    """A store that cannot be used as configured; the message says why."""
+
+
+class Store:
+    """The interface both databases implement."""
+
+    def ingest(self, records: Sequence[StoredRecord]) -> int:  # pragma: no cover - interface
+        """Keeps the records not kept before, in one transaction; returns how many were new."""
+        raise NotImplementedError
+
+    def days(self, kind: Kind) -> list[date]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def rows(
+        self, kind: Kind, day: date, tenant: str | None = None
+    ) -> Iterator[dict[str, Any]]:  # pragma: no cover
+        """The records of one day, oldest first (by time, then id)."""
+        raise NotImplementedError
+
+    def purge(self, before: date) -> list[str]:  # pragma: no cover - interface
+        """Drops every day before ``before``; returns the partitions dropped."""
+        raise NotImplementedError
+
+    def count(self, kind: Kind) -> int:
+        return sum(1 for day in self.days(kind) for _ in self.rows(kind, day))
+
+    def close(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def partition(kind: Kind, day: date) -> str:
+    return f"{kind}_p{day:%Y%m%d}"
+
+
+def _day_of(name: str) -> date:
+    stamp = name.rsplit("_p", 1)[1]
+    return date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]))
+
+
+class SqliteStore(Store):
+    """One SQLite file; a table per kind and day. Writes go through one connection (WAL mode lets the
+    console read while the sink writes)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS stored (kind TEXT NOT NULL, id TEXT NOT NULL, day TEXT NOT NULL, "
+            "PRIMARY KEY (kind, id))"
+        )
+        self.db.execute("CREATE INDEX IF NOT EXISTS stored_day ON stored (day)")
+        self._known = set(self._tables())
+
+    def _tables(self) -> list[str]:
+        rows = self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return sorted(name for (name,) in rows if "_p" in name and name.rsplit("_p", 1)[0] in KINDS)
+
+    def _ensure(self, kind: Kind, day: date) -> str:
+        name = partition(kind, day)
+        if name not in self._known:
+            columns = ", ".join(f"{c} TEXT" for c in COLUMNS)
+            self.db.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({columns}, PRIMARY KEY (id))')
+            for column in ("tenant", "at", "action", "content_id"):
+                self.db.execute(f'CREATE INDEX IF NOT EXISTS "{name}_{column}" ON "{name}" ({column})')
+            self._known.add(name)
+        return name
+
+    def ingest(self, records: Sequence[StoredRecord]) -> int:
+        new = 0
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for record in records:
+                cursor = self.db.execute(
+                    "INSERT INTO stored (kind, id, day) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (record.kind, record.id, record.day.isoformat()),
+                )
+                if cursor.rowcount:
+                    table = self._ensure(record.kind, record.day)
+                    marks = ", ".join("?" for _ in COLUMNS)
+                    self.db.execute(
+                        f'INSERT INTO "{table}" ({", ".join(COLUMNS)}) VALUES ({marks})', record.row()
+                    )
+                    new += 1
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return new
+
+    def days(self, kind: Kind) -> list[date]:
+        return sorted(_day_of(name) for name in self._tables() if name.rsplit("_p", 1)[0] == kind)
+
+    def rows(self, kind: Kind, day: date, tenant: str | None = None) -> Iterator[dict[str, Any]]:
+        name = partition(kind, day)
+        if name not in set(self._tables()):
+            return
+        where, args = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
+        cursor = self.db.execute(f'SELECT {", ".join(COLUMNS)} FROM "{name}" {where} ORDER BY at, id', args)
+        for row in cursor:
+            yield dict(zip(COLUMNS, row, strict=True))
+
+    def purge(self, before: date) -> list[str]:
+        dropped = [name for name in self._tables() if _day_of(name) < before]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for name in dropped:
+                self.db.execute(f'DROP TABLE "{name}"')
+            self.db.execute("DELETE FROM stored WHERE day < ?", (before.isoformat(),))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self._known -= set(dropped)
+        return dropped
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class PostgresStore(Store):
+    """PostgreSQL: a parent table per kind, range-partitioned by day, partitions made on first use."""
+
+    def __init__(self, dsn: str) -> None:
+        import psycopg
+
+        self.dsn = dsn
+        self.db = psycopg.connect(dsn, autocommit=True)
+        columns = ", ".join(f"{c} {'date' if c == 'day' else 'text'} NOT NULL" for c in COLUMNS)
+        with self.db.transaction():
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS stored (kind text NOT NULL, id text NOT NULL, day date NOT NULL, "
+                "PRIMARY KEY (kind, id))"
+            )
+            self.db.execute("CREATE INDEX IF NOT EXISTS stored_day ON stored (day)")
+            for kind in KINDS:
+                self.db.execute(
+                    f"CREATE TABLE IF NOT EXISTS {kind} ({columns}, PRIMARY KEY (id, day)) "
+                    "PARTITION BY RANGE (day)"
+                )
+                for column in ("tenant", "at", "action", "content_id"):
+                    self.db.execute(f"CREATE INDEX IF NOT EXISTS {kind}_{column} ON {kind} ({column})")
+        self._known = set(self._partitions())
+
+    def _partitions(self) -> list[str]:
+        rows = self.db.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = ANY(%s)",
+            (list(KINDS),),
+        ).fetchall()
+        return sorted(name for (name,) in rows)
+
+    def _ensure(self, kind: Kind, day: date) -> str:
+        name = partition(kind, day)
+        if name not in self._known:
+            self.db.execute(
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {kind} "
+                f"FOR VALUES FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
+            )
+            self._known.add(name)
+        return name
+
+    def ingest(self, records: Sequence[StoredRecord]) -> int:
+        for record in records:  # partitions are DDL: made before the transaction that fills them
+            self._ensure(record.kind, record.day)
+        new = 0
+        marks = ", ".join("%s" for _ in COLUMNS)
+        with self.db.transaction():
+            for record in records:
+                cursor = self.db.execute(
+                    "INSERT INTO stored (kind, id, day) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                    (record.kind, record.id, record.day),
+                )
+                if cursor.rowcount:
+                    row = (*record.row()[:1], record.day, *record.row()[2:])
+                    self.db.execute(f"INSERT INTO {record.kind} ({', '.join(COLUMNS)}) VALUES ({marks})", row)
+                    new += 1
+        return new
+
+    def days(self, kind: Kind) -> list[date]:
+        return sorted(_day_of(name) for name in self._partitions() if name.rsplit("_p", 1)[0] == kind)
+
+    def rows(self, kind: Kind, day: date, tenant: str | None = None) -> Iterator[dict[str, Any]]:
+        where, args = ("AND tenant = %s", (tenant,)) if tenant is not None else ("", ())
+        cursor = self.db.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM {kind} WHERE day = %s {where} ORDER BY at, id", (day, *args)
+        )
+        for row in cursor:
+            values = dict(zip(COLUMNS, row, strict=True))
+            values["day"] = values["day"].isoformat()
+            yield values
+
+    def purge(self, before: date) -> list[str]:
+        dropped = [name for name in self._partitions() if _day_of(name) < before]
+        with self.db.transaction():
+            for name in dropped:
+                self.db.execute(f"DROP TABLE {name}")
+            self.db.execute("DELETE FROM stored WHERE day < %s", (before,))
+        self._known -= set(dropped)
+        return dropped
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_store(url: str) -> Store:
+    """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``postgresql://...``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+        if not path:
+            raise StoreError(f"HUIYAN_STORE_URL: {url!r}: expected sqlite:///path/to/file.db")
+        return SqliteStore(Path(path))
+    if parsed.scheme in ("postgresql", "postgres"):
+        return PostgresStore(url)
+    raise StoreError(f"HUIYAN_STORE_URL: {url!r}: expected sqlite:///FILE or postgresql://...")
+
+
+def decision_doc(doc: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(doc)
+    return value
