@@ -147,6 +147,11 @@ class Settings:
         "huiyan.strikes",
         "Topic of strikes against accounts (the policy's `strikes` rules), keyed by tenant and account.",
     )
+    review_topic: str = setting(
+        "HUIYAN_REVIEW_TOPIC",
+        "huiyan.reviews",
+        "Topic of reviewers' verdicts on flagged decisions (for a platform's case system, Coop, Ozone).",
+    )
     topic_partitions: int = setting(
         "HUIYAN_TOPIC_PARTITIONS",
         4,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -99,6 +100,58 @@ def eval_command(
     click.echo(f"written to {out}/", err=True)
 
 
+def _tune_from_reviews(
+    target: Any,
+    block_precision: float | None,
+    tenant: str | None,
+    policy_file: str | None,
+    save_to: Path | None,
+    out: Path,
+) -> None:
+    """``huiyan tune --from-reviews``: thresholds from reviewers' verdicts, and a candidate policy."""
+    from importlib import resources
+
+    from classifiers.tuning import OperatingPoint, plot_tuning, tune_category, tuning_markdown
+    from stream.core.policy import load_policy
+    from stream.store.db import open_store
+    from stream.store.reviews import candidate_policy, review_examples
+
+    settings = Settings.from_env()
+    store = open_store(settings.store_url)
+    try:
+        examples = review_examples(store, tenant)
+    finally:
+        store.close()
+    if not examples:
+        raise click.ClickException("no final verdicts in the store yet: review flagged decisions first")
+    path = policy_file or settings.policy_file
+    policy = load_policy(path)
+    source = f"{sum(len(labels) for labels, _ in examples.values())} reviews"
+    source += f" of tenant {tenant}" if tenant else ""
+    tunings, thresholds = [], {}
+    for category, (labels, scores) in examples.items():
+        tuning = tune_category(category, labels, scores, target, block_precision=block_precision)
+        plot_tuning(tuning, labels, scores, out)
+        tunings.append(tuning)
+        current = policy.categories.get(category)
+        if isinstance(tuning.flag, OperatingPoint):
+            block = current.block if current else 1.0
+            if isinstance(tuning.block, OperatingPoint):
+                block = tuning.block.threshold
+            thresholds[category] = (tuning.flag.threshold, block)
+    click.echo(f"Scores of reviewed decisions ({source}); all were flagged, so thresholds can only rise.\n")
+    click.echo(tuning_markdown(tunings))
+    if save_to is not None:
+        default = resources.files("stream.policies").joinpath("default.yaml")
+        text = Path(path).read_text("utf-8") if path else default.read_text("utf-8")
+        save_to.write_text(candidate_policy(text, thresholds, source), "utf-8")
+        click.echo(
+            f"\ncandidate policy written to {save_to}. Next: huiyan policy check {save_to}; "
+            f"huiyan policy push {save_to} --shadow --by NAME; huiyan shadow report; then promote it with "
+            f"huiyan policy push {save_to} --by NAME (each push records who made it)."
+        )
+
+
 def _datasets(data_root: Path | None, needed_by: str) -> Path:
     """The datasets folder a command reads, or one clear line saying it is missing."""
     from classifiers.data import DEFAULT_ROOT, DatasetsMissing, require_datasets
@@ -117,9 +170,20 @@ _SHARE = click.FloatRange(0.0, 1.0, min_open=True)
     "--data",
     "data_files",
     multiple=True,
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Labelled JSONL file, as for eval (repeatable); rows may carry precomputed `scores`.",
+)
+@click.option(
+    "--from-reviews",
+    is_flag=True,
+    help="Learn from reviewers' verdicts in the store (HUIYAN_STORE_URL) instead of data files.",
+)
+@click.option("--tenant", help="With --from-reviews: one tenant's reviews only.")
+@click.option(
+    "--save",
+    "save_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the policy (--policy) with the proposed thresholds as a candidate policy file.",
 )
 @_task_option
 @click.option("--target-precision", type=_SHARE, help="Flag at the lowest threshold with this precision.")
@@ -139,6 +203,9 @@ _SHARE = click.FloatRange(0.0, 1.0, min_open=True)
 @_model_dir_option
 def tune(
     data_files: tuple[Path, ...],
+    from_reviews: bool,
+    tenant: str | None,
+    save_to: Path | None,
     task: str | None,
     target_precision: float | None,
     target_recall: float | None,
@@ -169,6 +236,12 @@ def tune(
         raise click.UsageError("give one of --target-precision and --target-recall")
     if target_precision is not None and block_precision is not None and block_precision < target_precision:
         raise click.UsageError("--block-precision must be at least --target-precision")
+    if bool(data_files) == from_reviews:
+        raise click.UsageError("give --data FILE (one or more) or --from-reviews")
+    policy_snippet = policy_snippet or save_to is not None
+    if from_reviews:
+        _tune_from_reviews(target, block_precision, tenant, policy_file, save_to, out)
+        return
     try:
         # Only the snippet needs the policy: without it, a broken HUIYAN_POLICY_FILE stops nothing.
         policy = load_policy(policy_file or Settings.from_env().policy_file) if policy_snippet else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -70,3 +71,80 @@ def audit_verify(directory: Path) -> None:
     if problems:
         raise click.ClickException(f"{len(problems)} problems: the export is not complete or was changed")
     click.echo("the export is complete and unchanged")
+
+
+@main.group()
+def review() -> None:
+    """The review queue: flagged decisions waiting for a reviewer's verdict (stored, and produced to
+    HUIYAN_REVIEW_TOPIC)."""
+
+
+_url_option = click.option("--url", help="Store URL (HUIYAN_STORE_URL).")
+
+
+@review.command(name="queue")
+@click.option("--tenant", required=True)
+@click.option("--category", help="Only decisions with a reason of this category (rumor, vulgar, ...).")
+@click.option("--scene")
+@click.option("--reason", help="Only decisions with this reason code.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@_url_option
+def review_queue(
+    tenant: str, category: str | None, scene: str | None, reason: str | None, limit: int, url: str | None
+) -> None:
+    """Flagged decisions of a tenant with no final verdict, oldest first, one JSON line each."""
+    from stream.store.db import open_store
+
+    store = open_store(Settings.from_env(store_url=url).store_url)
+    try:
+        rows = store.queue(tenant, category=category, scene=scene, reason=reason, limit=limit)
+    finally:
+        store.close()
+    for row in rows:
+        doc = json.loads(row["doc"])
+        summary = {
+            "event_id": row["event_id"],
+            "at": row["at"],
+            "scene": row["scene"],
+            "content_id": row["content_id"],
+            "reasons": [r["code"] for r in doc["reasons"]],
+            "scores": doc["scores"],
+        }
+        click.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@review.command(name="record")
+@click.argument("event_id")
+@click.option("--tenant", required=True)
+@click.option("--verdict", required=True, type=click.Choice(["violation", "no_violation", "escalate"]))
+@click.option("--note", default="")
+@click.option("--by", "reviewer", required=True, help="Who reviewed it.")
+@_url_option
+def review_record(
+    event_id: str, tenant: str, verdict: str, note: str, reviewer: str, url: str | None
+) -> None:
+    """Record a verdict on a stored decision and produce it to the review topic."""
+    from kafka import KafkaProducer
+
+    from stream.kafka.auth import kafka_python_options
+    from stream.store.db import Review, StoreError, open_store
+    from stream.store.reviews import record_review
+
+    settings = Settings.from_env(store_url=url)
+    store = open_store(settings.store_url)
+    producer = KafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", **kafka_python_options(settings)
+    )
+
+    def publish(done: Review) -> None:
+        key = f"{done.tenant}\x1f{done.event_id}".encode()
+        producer.send(settings.review_topic, key=key, value=done.to_json()).get(timeout=30)
+
+    try:
+        done = record_review(store, tenant, event_id, verdict, reviewer, note, publish=publish)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        producer.close()
+        store.close()
+    click.echo(f"{done.verdict} on {done.event_id} by {done.reviewer} at {done.at}")

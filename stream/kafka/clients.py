@@ -19,7 +19,7 @@ from stream.settings import Settings
 
 def create_topics(settings: Settings, configs: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
     """Creates the worker's topics if missing (content, decisions, dead letters, shadow decisions,
-    strikes and the compacted policy topic); returns the names it created. ``configs`` adds topic
+    reviews, strikes and the compacted policy topic); returns the names it created. ``configs`` adds topic
     configurations by topic name (the benchmark's decision topic takes the broker's append time)."""
     configs = configs or {}
     admin = KafkaAdminClient(
@@ -39,6 +39,7 @@ def create_topics(settings: Settings, configs: Mapping[str, Mapping[str, str]] |
             settings.decision_topic,
             settings.dead_letter_topic,
             settings.shadow_decision_topic,
+            settings.review_topic,
         ]
         new = [
             NewTopic(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -55,6 +56,33 @@ class StoredRecord:
         )  # fmt: skip
 
 
+Verdict = Literal["violation", "no_violation", "escalate"]
+VERDICTS: Final[tuple[Verdict, ...]] = ("violation", "no_violation", "escalate")
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A reviewer's verdict on a flagged decision: who, when, and why."""
+
+    tenant: str
+    event_id: str
+    verdict: Verdict
+    reviewer: str
+    at: str
+    note: str = ""
+
+    def to_json(self) -> bytes:
+        doc = {
+            "tenant": self.tenant,
+            "event_id": self.event_id,
+            "verdict": self.verdict,
+            "reviewer": self.reviewer,
+            "at": self.at,
+            "note": self.note,
+        }
+        return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
 class StoreError(ValueError):
     """A store that cannot be used as configured; the message says why."""
 
@@ -82,8 +110,66 @@ class Store:
     def count(self, kind: Kind) -> int:
         return sum(1 for day in self.days(kind) for _ in self.rows(kind, day))
 
+    def add_review(self, review: Review) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def reviews(self, tenant: str | None = None) -> list[Review]:  # pragma: no cover - interface
+        """Every review, oldest first; a decision reviewed again keeps every review (the last counts)."""
+        raise NotImplementedError
+
+    def decision(self, event_id: str) -> dict[str, Any] | None:
+        """The stored decision of an event, or None."""
+        for day in reversed(self.days("decisions")):
+            for row in self.rows("decisions", day):
+                if row["event_id"] == event_id:
+                    return row
+        return None
+
+    def queue(
+        self,
+        tenant: str,
+        *,
+        category: str | None = None,
+        scene: str | None = None,
+        reason: str | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Flagged decisions of a tenant with no final verdict yet (escalated ones stay), oldest first,
+        filtered by a reason's category, the scene, or a reason code."""
+        final = {r.event_id for r in self.reviews(tenant) if r.verdict != "escalate"}
+        found: list[dict[str, Any]] = []
+        for day in self.days("decisions"):
+            for row in self.rows("decisions", day, tenant):
+                if row["action"] != "flag" or row["event_id"] in final:
+                    continue
+                if scene is not None and row["scene"] != scene:
+                    continue
+                reasons = json.loads(row["doc"])["reasons"]
+                if category is not None and all(r["category"] != category for r in reasons):
+                    continue
+                if reason is not None and all(r["code"] != reason for r in reasons):
+                    continue
+                found.append(row)
+                if len(found) >= limit:
+                    return found
+        return found
+
     def close(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+REVIEW_COLUMNS: Final = "tenant, event_id, verdict, reviewer, at, note"
+REVIEWS_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS reviews (tenant TEXT NOT NULL, event_id TEXT NOT NULL, "
+    "verdict TEXT NOT NULL, reviewer TEXT NOT NULL, at TEXT NOT NULL, note TEXT NOT NULL, "
+    "seq BIGINT NOT NULL)"
+)
+# A review's place among those of the same instant: nanoseconds when it was stored.
+REVIEWS_INDEX: Final = "CREATE INDEX IF NOT EXISTS reviews_event ON reviews (tenant, event_id)"
+
+
+def _review_row(review: Review) -> tuple[str, ...]:
+    return (review.tenant, review.event_id, review.verdict, review.reviewer, review.at, review.note)
 
 
 def partition(kind: Kind, day: date) -> str:
@@ -110,6 +196,8 @@ class SqliteStore(Store):
             "PRIMARY KEY (kind, id))"
         )
         self.db.execute("CREATE INDEX IF NOT EXISTS stored_day ON stored (day)")
+        self.db.execute(REVIEWS_TABLE)
+        self.db.execute(REVIEWS_INDEX)
         self._known = set(self._tables())
 
     def _tables(self) -> list[str]:
@@ -174,6 +262,17 @@ class SqliteStore(Store):
         self._known -= set(dropped)
         return dropped
 
+    def add_review(self, review: Review) -> None:
+        self.db.execute(
+            f"INSERT INTO reviews ({REVIEW_COLUMNS}, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*_review_row(review), time.time_ns()),
+        )
+
+    def reviews(self, tenant: str | None = None) -> list[Review]:
+        where, args = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
+        rows = self.db.execute(f"SELECT {REVIEW_COLUMNS} FROM reviews {where} ORDER BY at, seq", args)
+        return [Review(*row) for row in rows]
+
     def close(self) -> None:
         self.db.close()
 
@@ -193,6 +292,8 @@ class PostgresStore(Store):
                 "PRIMARY KEY (kind, id))"
             )
             self.db.execute("CREATE INDEX IF NOT EXISTS stored_day ON stored (day)")
+            self.db.execute(REVIEWS_TABLE)
+            self.db.execute(REVIEWS_INDEX)
             for kind in KINDS:
                 self.db.execute(
                     f"CREATE TABLE IF NOT EXISTS {kind} ({columns}, PRIMARY KEY (id, day)) "
@@ -258,6 +359,17 @@ class PostgresStore(Store):
             self.db.execute("DELETE FROM stored WHERE day < %s", (before,))
         self._known -= set(dropped)
         return dropped
+
+    def add_review(self, review: Review) -> None:
+        self.db.execute(
+            f"INSERT INTO reviews ({REVIEW_COLUMNS}, seq) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (*_review_row(review), time.time_ns()),
+        )
+
+    def reviews(self, tenant: str | None = None) -> list[Review]:
+        where, args = ("WHERE tenant = %s", (tenant,)) if tenant is not None else ("", ())
+        rows = self.db.execute(f"SELECT {REVIEW_COLUMNS} FROM reviews {where} ORDER BY at, seq", args)
+        return [Review(*row) for row in rows.fetchall()]
 
     def close(self) -> None:
         self.db.close()
