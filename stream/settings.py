@@ -385,6 +385,18 @@ class Settings:
         parse=_positive_int,
     )
 
+    console_host: str = setting("HUIYAN_CONSOLE_HOST", "127.0.0.1", "Address `huiyan console` listens on.")
+    console_port: int = setting("HUIYAN_CONSOLE_PORT", 8090, "Port of `huiyan console`.", parse=_positive_int)
+    console_users_file: str = setting(
+        "HUIYAN_CONSOLE_USERS_FILE",
+        ".huiyan/console-users.json",
+        "Console users with their roles and scrypt password hashes (`huiyan console-user add`).",
+    )
+    console_candidates_dir: str = setting(
+        "HUIYAN_CONSOLE_CANDIDATES_DIR",
+        ".huiyan/candidates",
+        "Where the console saves candidate policies made on its thresholds page.",
+    )
     store_url: str = setting(
         "HUIYAN_STORE_URL",
         "sqlite:///.huiyan/store.db",

@@ -35,6 +35,15 @@ if ! "${secure[@]}" deploy/kafka/broker.sh status 2>/dev/null; then
   started_secure=1
 fi
 
+# Chromium for the console's browser test, and a font with Chinese glyphs for its screenshots (Debian's
+# packages, installed here as root when missing).
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
+  if [[ "$(id -u)" == 0 ]]; then
+    echo "[test] installing Debian's chromium and fonts-wqy-zenhei" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+  fi
+fi
+
 # PostgreSQL for the decision store's tests (Debian's package, installed here when missing).
 if ! deploy/postgres/pg.sh status >/dev/null 2>&1; then
   deploy/postgres/pg.sh start
@@ -43,7 +52,7 @@ fi
 
 echo "== pytest" >&2
 # The integration tests fail (not skip) when a broker is unreachable under this command.
-HUIYAN_REQUIRE_BROKER=1 HUIYAN_REQUIRE_PG=1 HUIYAN_TEST_PG_URL="$(deploy/postgres/pg.sh url)" HUIYAN_TEST_BROKER="127.0.0.1:${HUIYAN_KAFKA_PORT:-19092}" \
+HUIYAN_REQUIRE_BROKER=1 HUIYAN_REQUIRE_PG=1 HUIYAN_REQUIRE_CHROMIUM=1 HUIYAN_TEST_PG_URL="$(deploy/postgres/pg.sh url)" HUIYAN_TEST_BROKER="127.0.0.1:${HUIYAN_KAFKA_PORT:-19092}" \
   HUIYAN_TEST_SECURE_BROKER="127.0.0.1:${HUIYAN_KAFKA_SECURE_PORT:-19192}" \
   HUIYAN_TEST_SECURE_HOME="${HUIYAN_KAFKA_SECURE_HOME:-$repo/.kafka-secure}" \
   .venv/bin/python -m pytest -p no:cacheprovider "$@"

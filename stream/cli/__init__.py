@@ -6,7 +6,7 @@ override them. The commands parse arguments and print; the work happens in the l
 every other layer; nothing imports it.
 """
 
-from stream.cli import api, broker, models, policies, reference, run, store
+from stream.cli import api, broker, console, models, policies, reference, run, store
 from stream.cli.base import main
 
-__all__ = ["api", "broker", "main", "models", "policies", "reference", "run", "store"]
+__all__ = ["api", "broker", "console", "main", "models", "policies", "reference", "run", "store"]

@@ -117,13 +117,21 @@ class Store:
         """Every review, oldest first; a decision reviewed again keeps every review (the last counts)."""
         raise NotImplementedError
 
-    def decision(self, event_id: str) -> dict[str, Any] | None:
-        """The stored decision of an event, or None."""
-        for day in reversed(self.days("decisions")):
-            for row in self.rows("decisions", day):
+    def decision(self, event_id: str, kind: Kind = "decisions") -> dict[str, Any] | None:
+        """The stored decision (or shadow decision) of an event, or None."""
+        for day in reversed(self.days(kind)):
+            for row in self.rows(kind, day):
                 if row["event_id"] == event_id:
                     return row
         return None
+
+    def add_action(self, who: str, action: str, detail: str) -> None:  # pragma: no cover - interface
+        """Records a change made through the console (the audit trail of its users' actions)."""
+        raise NotImplementedError
+
+    def actions(self) -> list[tuple[str, str, str, str]]:  # pragma: no cover - interface
+        """(at, who, action, detail) of every recorded console action, oldest first."""
+        raise NotImplementedError
 
     def queue(
         self,
@@ -166,6 +174,16 @@ REVIEWS_TABLE: Final = (
 )
 # A review's place among those of the same instant: nanoseconds when it was stored.
 REVIEWS_INDEX: Final = "CREATE INDEX IF NOT EXISTS reviews_event ON reviews (tenant, event_id)"
+ACTIONS_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS console_actions (at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, "
+    "detail TEXT NOT NULL, seq BIGINT NOT NULL)"
+)
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _review_row(review: Review) -> tuple[str, ...]:
@@ -198,6 +216,7 @@ class SqliteStore(Store):
         self.db.execute("CREATE INDEX IF NOT EXISTS stored_day ON stored (day)")
         self.db.execute(REVIEWS_TABLE)
         self.db.execute(REVIEWS_INDEX)
+        self.db.execute(ACTIONS_TABLE)
         self._known = set(self._tables())
 
     def _tables(self) -> list[str]:
@@ -268,6 +287,16 @@ class SqliteStore(Store):
             (*_review_row(review), time.time_ns()),
         )
 
+    def add_action(self, who: str, action: str, detail: str) -> None:
+        self.db.execute(
+            "INSERT INTO console_actions (at, who, action, detail, seq) VALUES (?, ?, ?, ?, ?)",
+            (_now(), who, action, detail, time.time_ns()),
+        )
+
+    def actions(self) -> list[tuple[str, str, str, str]]:
+        rows = self.db.execute("SELECT at, who, action, detail FROM console_actions ORDER BY at, seq")
+        return [tuple(row) for row in rows]
+
     def reviews(self, tenant: str | None = None) -> list[Review]:
         where, args = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
         rows = self.db.execute(f"SELECT {REVIEW_COLUMNS} FROM reviews {where} ORDER BY at, seq", args)
@@ -294,6 +323,7 @@ class PostgresStore(Store):
             self.db.execute("CREATE INDEX IF NOT EXISTS stored_day ON stored (day)")
             self.db.execute(REVIEWS_TABLE)
             self.db.execute(REVIEWS_INDEX)
+            self.db.execute(ACTIONS_TABLE)
             for kind in KINDS:
                 self.db.execute(
                     f"CREATE TABLE IF NOT EXISTS {kind} ({columns}, PRIMARY KEY (id, day)) "
@@ -365,6 +395,16 @@ class PostgresStore(Store):
             f"INSERT INTO reviews ({REVIEW_COLUMNS}, seq) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (*_review_row(review), time.time_ns()),
         )
+
+    def add_action(self, who: str, action: str, detail: str) -> None:
+        self.db.execute(
+            "INSERT INTO console_actions (at, who, action, detail, seq) VALUES (%s, %s, %s, %s, %s)",
+            (_now(), who, action, detail, time.time_ns()),
+        )
+
+    def actions(self) -> list[tuple[str, str, str, str]]:
+        rows = self.db.execute("SELECT at, who, action, detail FROM console_actions ORDER BY at, seq")
+        return [tuple(row) for row in rows.fetchall()]
 
     def reviews(self, tenant: str | None = None) -> list[Review]:
         where, args = ("WHERE tenant = %s", (tenant,)) if tenant is not None else ("", ())
