@@ -28,8 +28,9 @@ def acls(do_apply: bool, worker: str, admin: str, producer: str) -> None:
 
 @main.command()
 def topics() -> None:
-    """Create the worker's topics if missing (content, decisions, dead letters, shadow, strikes, policy)."""
+    """Create the topics if missing (content, decisions, dead letters, shadow, strikes, policy, reviews)."""
     from stream.kafka.clients import create_topics
 
-    created = create_topics(Settings.from_env())
+    settings = Settings.from_env()
+    created = create_topics(settings, extra=(settings.review_topic,))
     click.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")

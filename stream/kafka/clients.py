@@ -17,9 +17,12 @@ from stream.kafka.auth import kafka_python_options
 from stream.settings import Settings
 
 
-def create_topics(settings: Settings, configs: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
+def create_topics(
+    settings: Settings, configs: Mapping[str, Mapping[str, str]] | None = None, extra: tuple[str, ...] = ()
+) -> list[str]:
     """Creates the worker's topics if missing (content, decisions, dead letters, shadow decisions,
-    reviews, strikes and the compacted policy topic); returns the names it created. ``configs`` adds topic
+    strikes and the compacted policy topic, and the ``extra`` ones: ``huiyan topics`` adds the review
+    topic, which workers never touch); returns the names it created. ``configs`` adds topic
     configurations by topic name (the benchmark's decision topic takes the broker's append time)."""
     configs = configs or {}
     admin = KafkaAdminClient(
@@ -39,7 +42,7 @@ def create_topics(settings: Settings, configs: Mapping[str, Mapping[str, str]] |
             settings.decision_topic,
             settings.dead_letter_topic,
             settings.shadow_decision_topic,
-            settings.review_topic,
+            *extra,
         ]
         new = [
             NewTopic(

@@ -57,6 +57,35 @@ def _show_decision(value: bytes) -> str:
     )
 
 
+def _fill_store(settings: Settings, expected: int, timeout_s: float = 60) -> None:
+    """Keeps the demo's decisions and dead letters in the store, and says how to open the console."""
+    import secrets
+
+    from stream.console.users import add_user, read_users
+    from stream.store.db import open_store
+    from stream.store.sink import Sink
+
+    store = open_store(settings.store_url)
+    sink = Sink(settings, store)
+    deadline = time.monotonic() + timeout_s
+    while store.count("decisions") + store.count("dead_letters") < expected and time.monotonic() < deadline:
+        sink.step()
+    decisions, dead = store.count("decisions"), store.count("dead_letters")
+    sink.consumer.close()
+    store.close()
+    users = Path(settings.console_users_file)
+    login = "log in with a user of " + str(users)
+    if not read_users(users):
+        password = secrets.token_urlsafe(12)
+        add_user(users, "demo", "admin", password)
+        login = f"log in as demo / {password} (an admin; change it with huiyan console-user add)"
+    print(
+        f"\nThe store ({settings.store_url}) holds {decisions} decisions and {dead} dead letters. "
+        f"The console: .venv/bin/huiyan console, then open "
+        f"http://{settings.console_host}:{settings.console_port}/ and {login}."
+    )
+
+
 def _show_metrics(settings: Settings) -> None:
     url = f"http://{settings.web_host}:{settings.web_port}/metrics"
     try:
@@ -127,9 +156,17 @@ def run_demo(settings: Settings, *, keep_running: bool, events_file: Path | None
         )
         time.sleep(1.0)  # let the worker's histograms catch the last batch before we read them
         _show_metrics(settings)
+        _fill_store(settings, expected)
         if keep_running:
+            console = subprocess.Popen(
+                [sys.executable, "-m", "stream.cli", "console"],
+                stdout=subprocess.DEVNULL,
+                stderr=(Path(settings.data_dir) / "demo-console.log").open("wb"),
+                env=os.environ.copy(),
+            )
             print(
-                f"\nStill running: worker pid {worker.pid}, broker on {settings.broker}. "
+                f"\nStill running: worker pid {worker.pid}, console pid {console.pid} on "
+                f"http://{settings.console_host}:{settings.console_port}/, broker on {settings.broker}. "
                 "Stop with: kill -TERM <pid>; deploy/kafka/broker.sh stop"
             )
             worker = None

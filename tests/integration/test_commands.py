@@ -22,6 +22,8 @@ def test_demo_answers_every_sample_event_and_stops_its_worker(broker: str, tmp_p
         **isolated_env(broker, "demo"),
         "HUIYAN_WEB_PORT": str(free_port()),
         "HUIYAN_DATA_DIR": str(tmp_path),
+        "HUIYAN_STORE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+        "HUIYAN_CONSOLE_USERS_FILE": str(tmp_path / "console-users.json"),
     }
     result = subprocess.run(
         [sys.executable, "-m", "stream.cli", "demo"],
@@ -37,6 +39,10 @@ def test_demo_answers_every_sample_event_and_stops_its_worker(broker: str, tmp_p
     assert "BLOCK vid-0006" in result.stdout
     assert "dead letter: missing_field" in result.stdout
     assert "huiyan_decisions_total" in result.stdout
+    # The demo fills the store and says how to open the console, with a user to log in as.
+    assert "holds 14 decisions and 3 dead letters" in result.stdout
+    assert "http://127.0.0.1:8090/" in result.stdout and "log in as demo / " in result.stdout
+    assert (tmp_path / "console-users.json").exists()
     # The demo found the broker running, so it leaves it running; its own worker is gone.
     assert subprocess.run([str(BROKER_SCRIPT), "status"], check=False).returncode == 0
     pid = re.search(r"worker started \(pid (\d+)", result.stdout)
