@@ -95,8 +95,11 @@ def measure(name: str, store: Store, count: int) -> dict[str, Any]:
             if len(rows) >= 200:
                 break
 
-    def thresholds() -> None:
-        [row["decision"]["scores"]["rumor"] for row in console._decisions(days=7)]
+    since = (datetime.now(UTC) - timedelta(days=7)).date()
+
+    def thresholds() -> None:  # what the threshold page asks: the histogram, then the examples
+        store.histogram("rumor", since)
+        store.crossing("rumor", since, (0.3, 0.95), (0.5, 0.95))
 
     figures = {
         "database": name,

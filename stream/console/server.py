@@ -116,6 +116,7 @@ class Console:
         app.router.add_get("/review", self.review_queue)
         app.router.add_post("/review/{event_id}", self.review)
         app.router.add_get("/thresholds", self.thresholds)
+        app.router.add_get("/thresholds/examples", self.threshold_examples)
         app.router.add_post("/thresholds/save", self.save_thresholds)
         app.router.add_get("/stats", self.stats)
         app.router.add_static("/static", STATIC)
@@ -338,13 +339,14 @@ document.addEventListener("keydown", (ev) => {{
         t = _text(request)
         session: Session = request[SESSION]
         category = request.query.get("category", CATEGORIES[0])
+        if category not in CATEGORIES:
+            raise web.HTTPBadRequest(text=f"no category {category}")
+        days = int(request.query.get("days", "7"))
         policy = load_policy(self.settings.policy_file)
         current = policy.categories.get(category)
-        points = [
-            [row["decision"]["scores"][category], row["event_id"]]
-            for row in self._decisions(days=int(request.query.get("days", "7")))
-            if category in row["decision"]["scores"]
-        ]
+        since = (datetime.now(UTC) - timedelta(days=days)).date()
+        counts = self.store.histogram(category, since)
+        bins = [counts.get(b, 0) for b in range(100)]  # decisions per hundredth of the score
         options = "".join(f"<option{' selected' if c == category else ''}>{c}</option>" for c in CATEGORIES)
         flag, block = (current.flag, current.block) if current else (0.5, 0.95)
         admin = session.user.can("admin")
@@ -359,37 +361,56 @@ document.addEventListener("keydown", (ev) => {{
 <input type="number" id="flag-n" min="0" max="1" step="0.01" value="{flag}"></label>
 <label>{t["block"]} <input type="range" id="block" min="0" max="1" step="0.01" value="{block}">
 <input type="number" id="block-n" min="0" max="1" step="0.01" value="{block}"></label>
-<p>{t["would_change"]}: <strong id="changed">0</strong> / {len(points)}</p>
+<p>{t["would_change"]}: <strong id="changed">0</strong> / {sum(bins)}</p>
 <h2>{t["examples"]}</h2><ul id="examples"></ul>{save}
 <script src="{CHART_JS}"></script>
 <script>
-const points = {json.dumps(points)}; const current = {{flag: {flag}, block: {block}}};
-const bins = [...Array(20).keys()].map(i => i / 20);
-const counts = bins.map(b => points.filter(([s]) => s >= b && s < b + 0.05 + (b >= 0.95 ? 0.01 : 0)).length);
+const bins = {json.dumps(bins)}; const current = {{flag: {flag}, block: {block}}};
+const edges = bins.map((_, i) => i / 100);
 const chart = new Chart(document.getElementById("histogram"), {{type: "bar",
-  data: {{labels: bins.map(b => b.toFixed(2)), datasets: [{{label: "{category}", data: counts, backgroundColor: []}}]}},
+  data: {{labels: edges.map(e => e.toFixed(2)), datasets: [{{label: "{category}", data: bins, backgroundColor: []}}]}},
   options: {{animation: false}}}});
-function action(score, flag, block) {{ return score >= block ? "block" : score >= flag ? "flag" : "allow"; }}
+function action(score, flag, block) {{ return score >= block - 1e-9 ? "block" : score >= flag - 1e-9 ? "flag" : "allow"; }}
+let pending = null;
 function update(source) {{
   const flag = parseFloat(document.getElementById(source === "n" ? "flag-n" : "flag").value);
   const block = parseFloat(document.getElementById(source === "n" ? "block-n" : "block").value);
   for (const id of ["flag", "flag-n"]) document.getElementById(id).value = flag;
   for (const id of ["block", "block-n"]) document.getElementById(id).value = block;
-  chart.data.datasets[0].backgroundColor = bins.map(b => b >= block ? "#f44336" : b >= flag ? "#ff9800" : "#4caf50");
+  chart.data.datasets[0].backgroundColor = edges.map(e => action(e, flag, block) === "block" ? "#f44336" : action(e, flag, block) === "flag" ? "#ff9800" : "#4caf50");
   chart.update();
-  const crossing = points.filter(([s]) => action(s, flag, block) !== action(s, current.flag, current.block));
-  document.getElementById("changed").textContent = crossing.length;
-  document.getElementById("examples").innerHTML = crossing.slice(0, 10).map(([s, id]) =>
-    `<li><a href="/decisions/${{encodeURIComponent(id)}}">${{id}}</a> ${{s.toFixed(3)}}: ` +
-    `${{action(s, current.flag, current.block)}} → ${{action(s, flag, block)}}</li>`).join("");
+  // Thresholds move in hundredths, so a bin's decisions all change action together.
+  const changed = bins.reduce((n, count, i) => n + (action(edges[i], flag, block) !== action(edges[i], current.flag, current.block) ? count : 0), 0);
+  document.getElementById("changed").textContent = changed;
   const saveFlag = document.getElementById("save-flag");
   if (saveFlag) {{ saveFlag.value = flag; document.getElementById("save-block").value = block; }}
+  clearTimeout(pending);
+  pending = setTimeout(async () => {{
+    const answer = await fetch(`/thresholds/examples?category={category}&days={days}&flag=${{flag}}&block=${{block}}`);
+    const examples = await answer.json();
+    document.getElementById("examples").innerHTML = examples.map(([id, s]) =>
+      `<li><a href="/decisions/${{encodeURIComponent(id)}}">${{id}}</a> ${{s.toFixed(3)}}: ` +
+      `${{action(s, current.flag, current.block)}} → ${{action(s, flag, block)}}</li>`).join("");
+  }}, 150);
 }}
 for (const id of ["flag", "block"]) document.getElementById(id).addEventListener("input", () => update("r"));
 for (const id of ["flag-n", "block-n"]) document.getElementById(id).addEventListener("input", () => update("n"));
 update("r");
 </script>"""
         return _page(request, t["thresholds"], body, session)
+
+    async def threshold_examples(self, request: web.Request) -> web.Response:
+        """Up to 10 decisions that the thresholds in the query would move to another action."""
+        from stream.core.policy import load_policy
+
+        category = request.query.get("category", CATEGORIES[0])
+        if category not in CATEGORIES:
+            raise web.HTTPBadRequest(text=f"no category {category}")
+        current = load_policy(self.settings.policy_file).categories.get(category)
+        old = (current.flag, current.block) if current else (0.5, 0.95)
+        new = (float(request.query.get("flag", old[0])), float(request.query.get("block", old[1])))
+        since = (datetime.now(UTC) - timedelta(days=int(request.query.get("days", "7")))).date()
+        return web.json_response(self.store.crossing(category, since, old, new))
 
     async def save_thresholds(self, request: web.Request) -> web.Response:
         from importlib import resources

@@ -26,8 +26,24 @@ MIN_RETENTION_DAYS: Final = 180
 
 COLUMNS: Final = (
     "id", "day", "at", "tenant", "scene", "content_id", "event_id", "action", "reason",
-    "policy_version", "channel", "doc",
+    "policy_version", "channel", "doc", "score_rumor", "score_vulgar", "score_impersonation",
 )  # fmt: skip
+# A decision's score per category, as columns, so that the threshold page's histogram is one query.
+SCORE_COLUMNS: Final = {
+    "rumor": "score_rumor",
+    "vulgar": "score_vulgar",
+    "impersonation": "score_impersonation",
+}
+
+
+def _sqlite_type(column: str) -> str:
+    return "REAL" if column.startswith("score_") else "TEXT"
+
+
+def _postgres_type(column: str) -> str:
+    if column.startswith("score_"):
+        return "double precision"
+    return "date NOT NULL" if column == "day" else "text NOT NULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +64,13 @@ class StoredRecord:
     policy_version: str
     channel: str
     doc: str
+    # rumor, vulgar, impersonation (None where the decision has no such score)
+    scores: tuple[float | None, float | None, float | None] = (None, None, None)
 
     def row(self) -> tuple[Any, ...]:
         return (
             self.id, self.day.isoformat(), self.at, self.tenant, self.scene, self.content_id, self.event_id,
-            self.action, self.reason, self.policy_version, self.channel, self.doc,
+            self.action, self.reason, self.policy_version, self.channel, self.doc, *self.scores,
         )  # fmt: skip
 
 
@@ -128,6 +146,45 @@ class Store:
     def add_action(self, who: str, action: str, detail: str) -> None:  # pragma: no cover - interface
         """Records a change made through the console (the audit trail of its users' actions)."""
         raise NotImplementedError
+
+    def _select(
+        self, sql: str, since: date, args: tuple[Any, ...]
+    ) -> list[tuple[Any, ...]]:  # pragma: no cover
+        """``sql`` (with ``{table}`` and ``{day}`` to fill) over the decisions since ``since``."""
+        raise NotImplementedError
+
+    def histogram(self, category: str, since: date) -> dict[int, int]:
+        """Decisions since ``since`` per hundredth of their ``category`` score: bin -> count."""
+        column = SCORE_COLUMNS[category]
+        counts: dict[int, int] = {}
+        sql = (
+            f"SELECT CAST({column} * 100 AS INTEGER) AS bin, COUNT(*) FROM {{table}} "
+            f"WHERE {column} IS NOT NULL AND {{day}} GROUP BY bin"
+        )
+        for bin_, count in self._select(sql, since, ()):
+            counts[min(int(bin_), 99)] = counts.get(min(int(bin_), 99), 0) + int(count)
+        return counts
+
+    def crossing(
+        self, category: str, since: date, old: tuple[float, float], new: tuple[float, float], limit: int = 10
+    ) -> list[tuple[str, float]]:
+        """Decisions since ``since`` whose action under the thresholds ``old`` (flag, block) differs from
+        their action under ``new``: (event_id, score), newest first."""
+        column = SCORE_COLUMNS[category]
+
+        def action(flag: str, block: str) -> str:
+            return f"CASE WHEN {column} >= {block} THEN 2 WHEN {column} >= {flag} THEN 1 ELSE 0 END"
+
+        mark = self._mark
+        sql = (
+            f"SELECT event_id, {column}, at FROM {{table}} WHERE {column} IS NOT NULL AND {{day}} "
+            f"AND {action(mark, mark)} <> {action(mark, mark)} ORDER BY at DESC LIMIT {int(limit)}"
+        )
+        rows = self._select(sql, since, (old[1], old[0], new[1], new[0]))  # block, then flag, per CASE
+        rows.sort(key=lambda row: row[2], reverse=True)
+        return [(str(event_id), float(score)) for event_id, score, _ in rows[:limit]]
+
+    _mark = "?"
 
     def actions(self) -> list[tuple[str, str, str, str]]:  # pragma: no cover - interface
         """(at, who, action, detail) of every recorded console action, oldest first."""
@@ -226,7 +283,7 @@ class SqliteStore(Store):
     def _ensure(self, kind: Kind, day: date) -> str:
         name = partition(kind, day)
         if name not in self._known:
-            columns = ", ".join(f"{c} TEXT" for c in COLUMNS)
+            columns = ", ".join(f"{c} {_sqlite_type(c)}" for c in COLUMNS)
             self.db.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({columns}, PRIMARY KEY (id))')
             for column in ("tenant", "at", "action", "content_id"):
                 self.db.execute(f'CREATE INDEX IF NOT EXISTS "{name}_{column}" ON "{name}" ({column})')
@@ -287,6 +344,14 @@ class SqliteStore(Store):
             (*_review_row(review), time.time_ns()),
         )
 
+    def _select(self, sql: str, since: date, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        found: list[tuple[Any, ...]] = []
+        for day in self.days("decisions"):
+            if day >= since:
+                query = sql.format(table=f'"{partition("decisions", day)}"', day="1 = 1")
+                found += [tuple(row) for row in self.db.execute(query, args)]
+        return found
+
     def add_action(self, who: str, action: str, detail: str) -> None:
         self.db.execute(
             "INSERT INTO console_actions (at, who, action, detail, seq) VALUES (?, ?, ?, ?, ?)",
@@ -314,7 +379,7 @@ class PostgresStore(Store):
 
         self.dsn = dsn
         self.db = psycopg.connect(dsn, autocommit=True)
-        columns = ", ".join(f"{c} {'date' if c == 'day' else 'text'} NOT NULL" for c in COLUMNS)
+        columns = ", ".join(f"{c} {_postgres_type(c)}" for c in COLUMNS)
         with self.db.transaction():
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS stored (kind text NOT NULL, id text NOT NULL, day date NOT NULL, "
@@ -395,6 +460,12 @@ class PostgresStore(Store):
             f"INSERT INTO reviews ({REVIEW_COLUMNS}, seq) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (*_review_row(review), time.time_ns()),
         )
+
+    _mark = "%s"
+
+    def _select(self, sql: str, since: date, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        query = sql.format(table="decisions", day=f"day >= '{since.isoformat()}'")
+        return [tuple(row) for row in self.db.execute(query, args).fetchall()]
 
     def add_action(self, who: str, action: str, detail: str) -> None:
         self.db.execute(

@@ -67,13 +67,21 @@ def to_record(kind: Kind, topic: str, partition: int, offset: int, timestamp_ms:
             kind, decision["event_id"], _day(at), at, decision["tenant"], decision["scene"],
             decision["content_id"], decision["event_id"], decision["action"],
             strongest["code"] if strongest else "", decision["provenance"]["policy_version"], channel,
-            (value or b"").decode("utf-8"),
+            (value or b"").decode("utf-8"), _scores(decision.get("scores") or {}),
         )  # fmt: skip
     except (ValueError, KeyError, TypeError) as exc:
         log.warning(
             "skipped a record of %s that is not a decision (%s): %r", topic, exc, (value or b"")[:200]
         )
         return None
+
+
+def _scores(scores: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
+    def one(category: str) -> float | None:
+        value = scores.get(category)
+        return float(value) if isinstance(value, int | float) else None
+
+    return one("rumor"), one("vulgar"), one("impersonation")
 
 
 class Sink:

@@ -111,7 +111,7 @@ def test_a_reviewer_finds_reviews_and_tunes_in_the_browser(deployment: Deploymen
 
         page.goto(f"{base}/thresholds?category=rumor")
         page.wait_for_selector("#histogram")
-        page.fill("#flag-n", "0.01")
+        page.fill("#flag-n", "0")
         page.dispatch_event("#flag-n", "input")
         assert int(page.inner_text("#changed")) > 0  # every scored decision would now be flagged
         page.fill("#flag-n", "0.6")

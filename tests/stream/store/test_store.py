@@ -147,3 +147,21 @@ def test_the_sink_stores_each_record_once_and_commits_after_storing(store: Store
 def test_a_retention_under_180_days_is_refused(store: Store) -> None:
     with pytest.raises(StoreError, match="at least 180 days"):
         Sink(Settings.from_env(environ={}, store_retention_days=30), store, FakeConsumer([{}]))
+
+
+def _scored(event_id: str, score: float, day: date = DAY) -> StoredRecord:
+    doc = {**_decision(event_id, day), "scores": {"rumor": score, "vulgar": 0.0}}
+    record = to_record("decisions", "d", 0, 0, 0, json.dumps(doc).encode(), [])
+    assert record is not None
+    return record
+
+
+def test_the_threshold_page_queries_count_and_find_what_a_new_threshold_changes(store: Store) -> None:
+    scores = [0.05, 0.12, 0.31, 0.35, 0.49, 0.5, 0.72, 0.96]
+    store.ingest([_scored(f"e{i}", s) for i, s in enumerate(scores)])
+    store.ingest([_scored("old", 0.4, date(2026, 6, 1))])  # before the period
+    bins = store.histogram("rumor", date(2026, 12, 1))
+    assert sum(bins.values()) == 8 and bins[31] == 1 and bins[96] == 1 and bins[5] == 1
+    crossing = store.crossing("rumor", date(2026, 12, 1), (0.3, 0.95), (0.5, 0.95))
+    assert sorted(event for event, _ in crossing) == ["e2", "e3", "e4"]  # 0.31, 0.35, 0.49: flag -> allow
+    assert store.crossing("rumor", date(2026, 12, 1), (0.3, 0.95), (0.3, 0.7)) == [("e6", 0.72)]
