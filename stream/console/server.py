@@ -14,12 +14,13 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -187,13 +188,21 @@ class Console:
 
     # -- pages ---------------------------------------------------------------------------------------
 
-    def _decisions(self, days: int = 7, **filters: str | None) -> Iterator[dict[str, Any]]:
-        """Stored decisions of the last ``days`` days (newest day first), with filters applied."""
-        since = (datetime.now(UTC) - timedelta(days=days)).date()
+    def _decisions(
+        self, days: int = 7, start: str | None = None, end: str | None = None, **filters: str | None
+    ) -> Iterator[dict[str, Any]]:
+        """Stored decisions of the last ``days`` days, or from ``start`` to ``end`` (ISO dates or times,
+        UTC, both included), newest day first, with filters applied."""
+        since = date.fromisoformat(start[:10]) if start else (datetime.now(UTC) - timedelta(days=days)).date()
+        until = date.fromisoformat(end[:10]) if end else None
         for day in reversed(self.store.days("decisions")):
             if day < since:
                 break
+            if until is not None and day > until:
+                continue
             for row in self.store.rows("decisions", day, filters.get("tenant") or None):
+                if (start and row["at"] < start) or (end and row["at"][: len(end)] > end):
+                    continue
                 doc = json.loads(row["doc"])
                 if filters.get("scene") and row["scene"] != filters["scene"]:
                     continue
@@ -244,13 +253,20 @@ class Console:
         t = _text(request)
         keys = ("tenant", "scene", "action", "reason", "category", "content_id")
         filters = {k: request.query.get(k) or None for k in keys}
+        start, end = request.query.get("from") or None, request.query.get("to") or None
+        for value in (start, end):
+            if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2})?)?)?", value):
+                raise web.HTTPBadRequest(text=f"{value!r}: a time is YYYY-MM-DD or YYYY-MM-DDTHH:MM")
         rows = []
-        for row in self._decisions(days=int(request.query.get("days", "7")), **filters):
+        for row in self._decisions(days=int(request.query.get("days", "7")), start=start, end=end, **filters):
             rows.append(row)
             if len(rows) >= 200:
                 break
         inputs = "".join(
             f'<label>{t[k]} <input name="{k}" value="{_e(filters[k] or "")}"></label>' for k in keys
+        ) + "".join(
+            f'<label>{t[k]} <input name="{k}" placeholder="2026-12-04T08:00" value="{_e(v or "")}"></label>'
+            for k, v in (("from", start), ("to", end))
         )
         lines = "".join(
             f'<tr><td><a href="/decisions/{_e(r["event_id"])}">{_e(r["event_id"])}</a></td><td>{_e(r["at"])}</td>'

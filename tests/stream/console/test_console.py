@@ -149,3 +149,15 @@ async def test_an_admin_saves_thresholds_as_a_candidate_policy_and_pushes_it_as_
     assert (policy.categories["rumor"].flag, policy.categories["rumor"].block) == (0.6, 0.9)
     assert pushed == [saved.read_text("utf-8")]
     assert any(a[1:3] == ("ada", "save_thresholds") for a in app.store.actions())
+
+
+async def test_the_explorer_filters_by_time(console: Any) -> None:
+    from datetime import UTC, datetime
+
+    client, _, _ = console
+    await _login(client, "vera")
+    day = datetime.now(UTC).date().isoformat()
+    page = await (await client.get(f"/decisions?from={day}T08:03&to={day}T08:05")).text()
+    shown = set(re.findall(r'href="/decisions/(e\d)"', page))
+    assert shown == {"e3", "e4", "e5"}
+    assert (await client.get("/decisions?from=yesterday")).status == 400
