@@ -128,13 +128,6 @@ class Store:
     def count(self, kind: Kind) -> int:
         return sum(1 for day in self.days(kind) for _ in self.rows(kind, day))
 
-    def add_review(self, review: Review) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def reviews(self, tenant: str | None = None) -> list[Review]:  # pragma: no cover - interface
-        """Every review, oldest first; a decision reviewed again keeps every review (the last counts)."""
-        raise NotImplementedError
-
     def decision(self, event_id: str, kind: Kind = "decisions") -> dict[str, Any] | None:
         """The stored decision (or shadow decision) of an event, or None."""
         for day in reversed(self.days(kind)):
@@ -143,9 +136,36 @@ class Store:
                     return row
         return None
 
-    def add_action(self, who: str, action: str, detail: str) -> None:  # pragma: no cover - interface
-        """Records a change made through the console (the audit trail of its users' actions)."""
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:  # pragma: no cover
+        """Runs one statement (placeholders ``self._mark``); its rows, if it returns any."""
         raise NotImplementedError
+
+    def _setup_shared(self) -> None:
+        for statement in _shared_schema():
+            self._run(statement)
+
+    def add_review(self, review: Review) -> None:
+        marks = ", ".join([self._mark] * 7)
+        self._run(
+            f"INSERT INTO reviews ({REVIEW_COLUMNS}, seq) VALUES ({marks})",
+            (*_review_row(review), time.time_ns()),
+        )
+
+    def reviews(self, tenant: str | None = None) -> list[Review]:
+        """Every review, oldest first; a decision reviewed again keeps every review (the last counts)."""
+        where, args = (f"WHERE tenant = {self._mark}", (tenant,)) if tenant is not None else ("", ())
+        return [
+            Review(*row)
+            for row in self._run(f"SELECT {REVIEW_COLUMNS} FROM reviews {where} ORDER BY at, seq", args)
+        ]
+
+    def add_action(self, who: str, action: str, detail: str) -> None:
+        """Records a change made through the console (the audit trail of its users' actions)."""
+        marks = ", ".join([self._mark] * 5)
+        self._run(
+            f"INSERT INTO console_actions (at, who, action, detail, seq) VALUES ({marks})",
+            (_now(), who, action, detail, time.time_ns()),
+        )
 
     def _select(
         self, sql: str, since: date, args: tuple[Any, ...]
@@ -186,9 +206,10 @@ class Store:
 
     _mark = "?"
 
-    def actions(self) -> list[tuple[str, str, str, str]]:  # pragma: no cover - interface
+    def actions(self) -> list[tuple[str, str, str, str]]:
         """(at, who, action, detail) of every recorded console action, oldest first."""
-        raise NotImplementedError
+        rows = self._run("SELECT at, who, action, detail FROM console_actions ORDER BY at, seq")
+        return [(str(a), str(b), str(c), str(d)) for a, b, c, d in rows]
 
     def queue(
         self,
@@ -231,10 +252,24 @@ REVIEWS_TABLE: Final = (
 )
 # A review's place among those of the same instant: nanoseconds when it was stored.
 REVIEWS_INDEX: Final = "CREATE INDEX IF NOT EXISTS reviews_event ON reviews (tenant, event_id)"
+STORED_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS stored (kind text NOT NULL, id text NOT NULL, day date NOT NULL, "
+    "PRIMARY KEY (kind, id))"
+)
 ACTIONS_TABLE: Final = (
     "CREATE TABLE IF NOT EXISTS console_actions (at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL, "
     "detail TEXT NOT NULL, seq BIGINT NOT NULL)"
 )
+
+
+def _shared_schema() -> tuple[str, ...]:
+    return (
+        STORED_TABLE,
+        "CREATE INDEX IF NOT EXISTS stored_day ON stored (day)",
+        REVIEWS_TABLE,
+        REVIEWS_INDEX,
+        ACTIONS_TABLE,
+    )
 
 
 def _now() -> str:
@@ -266,14 +301,7 @@ class SqliteStore(Store):
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS stored (kind TEXT NOT NULL, id TEXT NOT NULL, day TEXT NOT NULL, "
-            "PRIMARY KEY (kind, id))"
-        )
-        self.db.execute("CREATE INDEX IF NOT EXISTS stored_day ON stored (day)")
-        self.db.execute(REVIEWS_TABLE)
-        self.db.execute(REVIEWS_INDEX)
-        self.db.execute(ACTIONS_TABLE)
+        self._setup_shared()
         self._known = set(self._tables())
 
     def _tables(self) -> list[str]:
@@ -338,11 +366,8 @@ class SqliteStore(Store):
         self._known -= set(dropped)
         return dropped
 
-    def add_review(self, review: Review) -> None:
-        self.db.execute(
-            f"INSERT INTO reviews ({REVIEW_COLUMNS}, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (*_review_row(review), time.time_ns()),
-        )
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.db.execute(sql, args).fetchall()]
 
     def _select(self, sql: str, since: date, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         found: list[tuple[Any, ...]] = []
@@ -351,21 +376,6 @@ class SqliteStore(Store):
                 query = sql.format(table=f'"{partition("decisions", day)}"', day="1 = 1")
                 found += [tuple(row) for row in self.db.execute(query, args)]
         return found
-
-    def add_action(self, who: str, action: str, detail: str) -> None:
-        self.db.execute(
-            "INSERT INTO console_actions (at, who, action, detail, seq) VALUES (?, ?, ?, ?, ?)",
-            (_now(), who, action, detail, time.time_ns()),
-        )
-
-    def actions(self) -> list[tuple[str, str, str, str]]:
-        rows = self.db.execute("SELECT at, who, action, detail FROM console_actions ORDER BY at, seq")
-        return [tuple(row) for row in rows]
-
-    def reviews(self, tenant: str | None = None) -> list[Review]:
-        where, args = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
-        rows = self.db.execute(f"SELECT {REVIEW_COLUMNS} FROM reviews {where} ORDER BY at, seq", args)
-        return [Review(*row) for row in rows]
 
     def close(self) -> None:
         self.db.close()
@@ -381,14 +391,7 @@ class PostgresStore(Store):
         self.db = psycopg.connect(dsn, autocommit=True)
         columns = ", ".join(f"{c} {_postgres_type(c)}" for c in COLUMNS)
         with self.db.transaction():
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS stored (kind text NOT NULL, id text NOT NULL, day date NOT NULL, "
-                "PRIMARY KEY (kind, id))"
-            )
-            self.db.execute("CREATE INDEX IF NOT EXISTS stored_day ON stored (day)")
-            self.db.execute(REVIEWS_TABLE)
-            self.db.execute(REVIEWS_INDEX)
-            self.db.execute(ACTIONS_TABLE)
+            self._setup_shared()
             for kind in KINDS:
                 self.db.execute(
                     f"CREATE TABLE IF NOT EXISTS {kind} ({columns}, PRIMARY KEY (id, day)) "
@@ -455,32 +458,15 @@ class PostgresStore(Store):
         self._known -= set(dropped)
         return dropped
 
-    def add_review(self, review: Review) -> None:
-        self.db.execute(
-            f"INSERT INTO reviews ({REVIEW_COLUMNS}, seq) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (*_review_row(review), time.time_ns()),
-        )
-
     _mark = "%s"
+
+    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.db.execute(sql, args)
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
     def _select(self, sql: str, since: date, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         query = sql.format(table="decisions", day=f"day >= '{since.isoformat()}'")
         return [tuple(row) for row in self.db.execute(query, args).fetchall()]
-
-    def add_action(self, who: str, action: str, detail: str) -> None:
-        self.db.execute(
-            "INSERT INTO console_actions (at, who, action, detail, seq) VALUES (%s, %s, %s, %s, %s)",
-            (_now(), who, action, detail, time.time_ns()),
-        )
-
-    def actions(self) -> list[tuple[str, str, str, str]]:
-        rows = self.db.execute("SELECT at, who, action, detail FROM console_actions ORDER BY at, seq")
-        return [tuple(row) for row in rows.fetchall()]
-
-    def reviews(self, tenant: str | None = None) -> list[Review]:
-        where, args = ("WHERE tenant = %s", (tenant,)) if tenant is not None else ("", ())
-        rows = self.db.execute(f"SELECT {REVIEW_COLUMNS} FROM reviews {where} ORDER BY at, seq", args)
-        return [Review(*row) for row in rows.fetchall()]
 
     def close(self) -> None:
         self.db.close()
