@@ -101,11 +101,19 @@ def measure(name: str, store: Store, count: int) -> dict[str, Any]:
         store.histogram("rumor", since)
         store.crossing("rumor", since, (0.3, 0.95), (0.5, 0.95))
 
+    ids = [f"b-{n}" for n in random.Random(1).sample(range(count), 5)]
+
+    def decision_page() -> None:  # a decision's page: the decision and its shadow
+        for event_id in ids:
+            store.decision(event_id)
+            store.decision(event_id, "shadow_decisions")
+
     figures = {
         "database": name,
         "decisions": count,
         "ingest_per_s": round(count / ingest_s),
         "explorer_ms": round(_median_ms(explorer), 1),
+        "decision_page_ms": round(_median_ms(decision_page, 3) / len(ids), 1),
         "thresholds_ms": round(_median_ms(thresholds, 3), 1),
     }
     print(json.dumps(figures), flush=True)

@@ -129,12 +129,16 @@ class Store:
         return sum(1 for day in self.days(kind) for _ in self.rows(kind, day))
 
     def decision(self, event_id: str, kind: Kind = "decisions") -> dict[str, Any] | None:
-        """The stored decision (or shadow decision) of an event, or None."""
-        for day in reversed(self.days(kind)):
-            for row in self.rows(kind, day):
-                if row["event_id"] == event_id:
-                    return row
-        return None
+        """The stored decision (or shadow decision) of an event, or None: its day from ``stored``, then
+        that day's partition only."""
+        found = self._run(
+            f"SELECT day FROM stored WHERE kind = {self._mark} AND id = {self._mark}", (kind, event_id)
+        )
+        if not found:
+            return None
+        stamp = found[0][0]
+        day = stamp if isinstance(stamp, date) else date.fromisoformat(str(stamp))
+        return next((row for row in self.rows(kind, day) if row["id"] == event_id), None)
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:  # pragma: no cover
         """Runs one statement (placeholders ``self._mark``); its rows, if it returns any."""
