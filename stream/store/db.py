@@ -116,9 +116,9 @@ class Store:
         raise NotImplementedError
 
     def rows(
-        self, kind: Kind, day: date, tenant: str | None = None
+        self, kind: Kind, day: date, tenant: str | None = None, id: str | None = None
     ) -> Iterator[dict[str, Any]]:  # pragma: no cover
-        """The records of one day, oldest first (by time, then id)."""
+        """The records of one day (one tenant's, or the one with ``id``), oldest first (by time, then id)."""
         raise NotImplementedError
 
     def purge(self, before: date) -> list[str]:  # pragma: no cover - interface
@@ -138,7 +138,7 @@ class Store:
             return None
         stamp = found[0][0]
         day = stamp if isinstance(stamp, date) else date.fromisoformat(str(stamp))
-        return next((row for row in self.rows(kind, day) if row["id"] == event_id), None)
+        return next(self.rows(kind, day, id=event_id), None)
 
     def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:  # pragma: no cover
         """Runs one statement (placeholders ``self._mark``); its rows, if it returns any."""
@@ -347,11 +347,15 @@ class SqliteStore(Store):
     def days(self, kind: Kind) -> list[date]:
         return sorted(_day_of(name) for name in self._tables() if name.rsplit("_p", 1)[0] == kind)
 
-    def rows(self, kind: Kind, day: date, tenant: str | None = None) -> Iterator[dict[str, Any]]:
+    def rows(
+        self, kind: Kind, day: date, tenant: str | None = None, id: str | None = None
+    ) -> Iterator[dict[str, Any]]:
         name = partition(kind, day)
-        if name not in set(self._tables()):
+        if name not in self._known and name not in set(self._tables()):
             return
-        where, args = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
+        conditions = [(c, v) for c, v in (("tenant", tenant), ("id", id)) if v is not None]
+        where = ("WHERE " + " AND ".join(f"{c} = ?" for c, _ in conditions)) if conditions else ""
+        args = tuple(v for _, v in conditions)
         cursor = self.db.execute(f'SELECT {", ".join(COLUMNS)} FROM "{name}" {where} ORDER BY at, id', args)
         for row in cursor:
             yield dict(zip(COLUMNS, row, strict=True))
@@ -443,8 +447,12 @@ class PostgresStore(Store):
     def days(self, kind: Kind) -> list[date]:
         return sorted(_day_of(name) for name in self._partitions() if name.rsplit("_p", 1)[0] == kind)
 
-    def rows(self, kind: Kind, day: date, tenant: str | None = None) -> Iterator[dict[str, Any]]:
-        where, args = ("AND tenant = %s", (tenant,)) if tenant is not None else ("", ())
+    def rows(
+        self, kind: Kind, day: date, tenant: str | None = None, id: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        conditions = [(c, v) for c, v in (("tenant", tenant), ("id", id)) if v is not None]
+        where = "".join(f" AND {c} = %s" for c, _ in conditions)
+        args = tuple(v for _, v in conditions)
         cursor = self.db.execute(
             f"SELECT {', '.join(COLUMNS)} FROM {kind} WHERE day = %s {where} ORDER BY at, id", (day, *args)
         )
