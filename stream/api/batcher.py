@@ -21,8 +21,6 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Final
 
 from classifiers.content import ContentEvent
 from stream.core.pipeline import EncodedOutcome, ModerationContext, encode_outcome, moderate_parsed
@@ -32,8 +30,6 @@ from stream.kafka.policy_store import PolicyState
 from stream.metrics import Metrics
 
 log = logging.getLogger(__name__)
-
-STOP: Final = object()
 
 
 class Overloaded(Exception):
@@ -101,7 +97,7 @@ class MicroBatcher:
             executor.shutdown(wait=True)
 
     async def decide(self, events: Sequence[ContentEvent]) -> list[Result]:
-        """The core's answer for each event (parsed at admission, :func:`parse_for_admission`), in
+        """The core's answer for each event (parsed at admission, :func:`stream.core.pipeline.parse_raw`), in
         order; raises :class:`Overloaded` when too many events wait already."""
         if self._queue.qsize() + len(events) > self.max_pending:
             raise Overloaded(f"{self._queue.qsize()} events are waiting for the model")
@@ -165,20 +161,3 @@ class MicroBatcher:
 
 def _strike_event(value: bytes) -> str:
     return str(json.loads(value).get("event_id", ""))
-
-
-def parse_for_admission(raw: bytes, context: ModerationContext) -> ContentEvent | EventRejected:
-    """The event parsed as the workers parse theirs (``parse_event``), once, at admission: its tenant and
-    ``event_id`` are checked before it is decided."""
-    from stream.core.records import parse_event
-
-    try:
-        return parse_event(
-            raw,
-            max_event_bytes=context.limits.max_event_bytes,
-            max_media_bytes=context.limits.max_media_bytes,
-            received_at=datetime.now(UTC),
-        )
-    except Exception as exc:  # parse_event refuses bad input as a value; this is a bug
-        log.exception("parsing an API event failed")
-        return EventRejected("internal_error", f"parsing failed: {type(exc).__name__}: {exc}"[:300])

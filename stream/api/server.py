@@ -22,13 +22,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from classifiers.content import ContentEvent
 from stream import __version__
-from stream.api.batcher import Decided, MicroBatcher, Overloaded, parse_for_admission
+from stream.api.batcher import Decided, MicroBatcher, Overloaded
 from stream.api.delivery import AuditTrail, KafkaSender, Record, Spool
 from stream.api.idempotency import Answer, Recent
 from stream.api.keys import KeyRing
 from stream.api.limits import RateLimits
 from stream.api.openapi import openapi_document
-from stream.core.pipeline import ClassifierRunner, ModerationContext
+from stream.core.pipeline import ClassifierRunner, ModerationContext, RawEvent, parse_raw
 from stream.core.records import EventRejected
 from stream.kafka.policy_store import PolicyState
 from stream.kafka.topics import CHANNEL
@@ -272,7 +272,8 @@ class Api:
                     False,
                 )
                 continue
-            parsed = parse_for_admission(raw, self.context)
+            # Parsed once, as the workers parse theirs; the tenant and event_id are checked before deciding.
+            parsed = parse_raw(RawEvent(raw, self.context.clock()), self.context.limits)
             if isinstance(parsed, EventRejected):
                 self.metrics.api_rejected(parsed.reason)
                 status = 413 if parsed.reason == "oversize" else 422

@@ -183,6 +183,23 @@ class BatchOutcome:
     strikes: list[StrikeRecord] = field(default_factory=list)
 
 
+def parse_raw(raw: RawEvent, limits: EventLimits) -> ContentEvent | EventRejected:
+    """One event parsed at the edge: a :class:`ContentEvent`, or why it cannot be decided. Never raises:
+    a parser bug found by an input is that input's ``internal_error``."""
+    if raw.value is None:
+        return EventRejected("invalid_json", "empty record (no value)")
+    try:
+        return parse_event(
+            raw.value,
+            max_event_bytes=limits.max_event_bytes,
+            max_media_bytes=limits.max_media_bytes,
+            received_at=raw.received_at,
+        )
+    except Exception as exc:  # parse_event refuses bad input as a value; this is a bug, found by an input
+        log.exception("parsing an event failed")
+        return EventRejected("internal_error", f"parsing failed: {type(exc).__name__}: {exc}"[:300])
+
+
 def moderate_raw(
     raw_events: Sequence[RawEvent], context: ModerationContext, shadow: Policy | None = None
 ) -> BatchOutcome:
@@ -193,19 +210,7 @@ def moderate_raw(
     valid: list[tuple[int, ContentEvent]] = []
     rejections: list[tuple[int, EventRejected]] = []
     for index, raw in enumerate(raw_events):
-        if raw.value is None:
-            rejections.append((index, EventRejected("invalid_json", "empty record (no value)")))
-            continue
-        try:
-            parsed = parse_event(
-                raw.value,
-                max_event_bytes=context.limits.max_event_bytes,
-                max_media_bytes=context.limits.max_media_bytes,
-                received_at=raw.received_at,
-            )
-        except Exception as exc:  # parse_event refuses bad input as a value; this is a bug, found by an input
-            log.exception("parsing event %d of the batch failed", index)
-            parsed = EventRejected("internal_error", f"parsing failed: {type(exc).__name__}: {exc}"[:300])
+        parsed = parse_raw(raw, context.limits)
         if isinstance(parsed, EventRejected):
             rejections.append((index, parsed))
         else:
