@@ -67,3 +67,12 @@ def load_signing_keys(path: str) -> dict[str, str]:
     if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
         raise ValueError(f"{path}: expected a JSON object of producer code -> public key hex strings")
     return keys
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log lines of the processes that are not Faust workers (API, console, store): time, level, logger."""
+    import logging
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

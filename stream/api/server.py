@@ -33,6 +33,7 @@ from stream.core.records import EventRejected
 from stream.kafka.policy_store import PolicyState
 from stream.kafka.topics import CHANNEL
 from stream.metrics import Metrics
+from stream.runtime import configure_logging
 from stream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -457,9 +458,7 @@ def build_api(settings: Settings) -> Api:
 def run_api(settings: Settings) -> None:
     """Serves until SIGTERM/SIGINT; then stops taking requests, answers those in hand and delivers (or
     spools) every decision it gave."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     api = build_api(settings)
     web.run_app(
         api.app(),

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from stream.cli.base import main
+from stream.console.users import ROLES
 from stream.settings import Settings
 
 
@@ -30,7 +31,7 @@ def console_user() -> None:
 
 @console_user.command(name="add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["viewer", "reviewer", "admin"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def console_user_add(name: str, role: str, password_stdin: bool) -> None:
     """Add (or replace) a user; asks for the password unless --password-stdin."""

@@ -109,10 +109,8 @@ def _tune_from_reviews(
     out: Path,
 ) -> None:
     """``huiyan tune --from-reviews``: thresholds from reviewers' verdicts, and a candidate policy."""
-    from importlib import resources
-
     from classifiers.tuning import OperatingPoint, plot_tuning, tune_category, tuning_markdown
-    from stream.core.policy import load_policy
+    from stream.core.policy import parse_policy, policy_text
     from stream.store.db import open_store
     from stream.store.reviews import candidate_policy, review_examples
 
@@ -124,8 +122,8 @@ def _tune_from_reviews(
         store.close()
     if not examples:
         raise click.ClickException("no final verdicts in the store yet: review flagged decisions first")
-    path = policy_file or settings.policy_file
-    policy = load_policy(path)
+    text = policy_text(policy_file or settings.policy_file)  # read once: thresholds and candidate alike
+    policy = parse_policy(text)
     source = f"{sum(len(labels) for labels, _ in examples.values())} reviews"
     source += f" of tenant {tenant}" if tenant else ""
     tunings, thresholds = [], {}
@@ -142,8 +140,6 @@ def _tune_from_reviews(
     click.echo(f"Scores of reviewed decisions ({source}); all were flagged, so thresholds can only rise.\n")
     click.echo(tuning_markdown(tunings))
     if save_to is not None:
-        default = resources.files("stream.policies").joinpath("default.yaml")
-        text = Path(path).read_text("utf-8") if path else default.read_text("utf-8")
         save_to.write_text(candidate_policy(text, thresholds, source), "utf-8")
         click.echo(
             f"\ncandidate policy written to {save_to}. Next: huiyan policy check {save_to}; "

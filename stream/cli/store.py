@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -11,19 +10,19 @@ import click
 
 from stream.cli.base import main
 from stream.settings import Settings
+from stream.store.db import VERDICTS
 
 
 @main.command(name="store")
 @click.option("--url", help="Store URL (HUIYAN_STORE_URL): sqlite:///FILE or postgresql://...")
 def store_command(url: str | None) -> None:
     """Keep the decision, shadow-decision and dead-letter topics in the store, each record once."""
+    from stream.runtime import configure_logging
     from stream.store.db import StoreError, open_store
     from stream.store.sink import Sink
 
     settings = Settings.from_env(store_url=url)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     try:
         Sink(settings, open_store(settings.store_url)).run()
     except StoreError as exc:
@@ -116,7 +115,7 @@ def review_queue(
 @review.command(name="record")
 @click.argument("event_id")
 @click.option("--tenant", required=True)
-@click.option("--verdict", required=True, type=click.Choice(["violation", "no_violation", "escalate"]))
+@click.option("--verdict", required=True, type=click.Choice(VERDICTS))
 @click.option("--note", default="")
 @click.option("--by", "reviewer", required=True, help="Who reviewed it.")
 @_url_option
@@ -124,27 +123,17 @@ def review_record(
     event_id: str, tenant: str, verdict: str, note: str, reviewer: str, url: str | None
 ) -> None:
     """Record a verdict on a stored decision and produce it to the review topic."""
-    from kafka import KafkaProducer
-
-    from stream.kafka.auth import kafka_python_options
-    from stream.store.db import Review, StoreError, open_store
-    from stream.store.reviews import record_review
+    from stream.store.db import StoreError, open_store
+    from stream.store.reviews import ReviewPublisher, record_review
 
     settings = Settings.from_env(store_url=url)
     store = open_store(settings.store_url)
-    producer = KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", **kafka_python_options(settings)
-    )
-
-    def publish(done: Review) -> None:
-        key = f"{done.tenant}\x1f{done.event_id}".encode()
-        producer.send(settings.review_topic, key=key, value=done.to_json()).get(timeout=30)
-
+    publisher = ReviewPublisher(settings)
     try:
-        done = record_review(store, tenant, event_id, verdict, reviewer, note, publish=publish)
+        done = record_review(store, tenant, event_id, verdict, reviewer, note, publish=publisher.publish)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
-        producer.close()
+        publisher.close()
         store.close()
     click.echo(f"{done.verdict} on {done.event_id} by {done.reviewer} at {done.at}")

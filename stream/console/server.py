@@ -28,6 +28,7 @@ from aiohttp import web
 
 from classifiers.scores import CATEGORIES
 from stream.console.users import Role, User, check_password, read_users
+from stream.runtime import configure_logging
 from stream.settings import Settings
 from stream.store.db import Store
 from stream.store.reviews import candidate_policy, record_review
@@ -429,18 +430,13 @@ update("r");
         return web.json_response(self.store.crossing(category, since, old, new))
 
     async def save_thresholds(self, request: web.Request) -> web.Response:
-        from importlib import resources
+        from stream.core.policy import policy_text
 
         session = self._require(request, "admin")
         form = await request.post()
         category = str(form.get("category", ""))
         flag, block = float(str(form.get("flag"))), float(str(form.get("block")))
-        path = self.settings.policy_file
-        text = (
-            Path(path).read_text("utf-8")
-            if path
-            else resources.files("stream.policies").joinpath("default.yaml").read_text("utf-8")
-        )
+        text = policy_text(self.settings.policy_file)
         candidate = candidate_policy(text, {category: (flag, block)}, f"console, {session.user.name}")
         self.candidates.mkdir(parents=True, exist_ok=True)
         saved = self.candidates / f"candidate-{datetime.now(UTC):%Y%m%dT%H%M%S}-{category}.yaml"
@@ -554,23 +550,10 @@ outline:2px solid #1976d2}.login{max-width:20em;margin:4em auto;display:flex;fle
 
 def build_console(settings: Settings) -> Console:
     """The console of a process: the store, the users file, and the topics its changes go to."""
-    from kafka import KafkaProducer
-
-    from stream.kafka.auth import kafka_python_options, principal
+    from stream.kafka.auth import principal
     from stream.kafka.policy_store import new_record, push
-    from stream.store.db import Review, open_store
-
-    producer: list[Any] = []
-
-    def publish_review(review: Review) -> None:
-        if not producer:
-            producer.append(
-                KafkaProducer(
-                    bootstrap_servers=settings.bootstrap_servers, acks="all", **kafka_python_options(settings)
-                )
-            )
-        key = f"{review.tenant}\x1f{review.event_id}".encode()
-        producer[0].send(settings.review_topic, key=key, value=review.to_json()).get(timeout=30)
+    from stream.store.db import open_store
+    from stream.store.reviews import ReviewPublisher
 
     def push_shadow(text: str, who: str) -> str:
         pushed = push(settings, new_record("shadow", text, f"{who} (console)", principal=principal(settings)))
@@ -582,14 +565,12 @@ def build_console(settings: Settings) -> Console:
         Path(settings.console_users_file),
         candidates=Path(settings.console_candidates_dir),
         push_shadow=push_shadow,
-        publish_review=publish_review,
+        publish_review=ReviewPublisher(settings).publish,
     )
 
 
 def run_console(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     console = build_console(settings)
     if not read_users(console.users_file):
         raise ValueError(

@@ -396,13 +396,16 @@ def _overrides(value: Any, base_lists: list[Any]) -> tuple[Override, ...]:
     return tuple(overrides)
 
 
+def policy_text(path: str | Path | None = None) -> str:
+    """The YAML of a policy file, or of the bundled default policy when ``path`` is empty."""
+    if not path:
+        return resources.files("stream.policies").joinpath("default.yaml").read_text("utf-8")
+    try:
+        return Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from exc
+
+
 def load_policy(path: str | Path | None = None) -> Policy:
     """Loads a policy file, or the bundled default policy when ``path`` is empty."""
-    if not path:
-        text = resources.files("stream.policies").joinpath("default.yaml").read_text("utf-8")
-    else:
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from exc
-    return parse_policy(text)
+    return parse_policy(policy_text(path))

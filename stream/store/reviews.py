@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from classifiers.scores import CATEGORIES
+from stream.settings import Settings
 from stream.store.db import VERDICTS, Review, Store, StoreError, Verdict
 
 
@@ -48,6 +49,33 @@ def record_review(
     if publish is not None:
         publish(review)
     return review
+
+
+class ReviewPublisher:
+    """Produces reviews to the review topic, keyed by tenant and event id (acknowledged by every
+    in-sync replica before :meth:`publish` returns). The producer opens on the first review."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._producer: Any = None
+
+    def publish(self, review: Review) -> None:
+        if self._producer is None:
+            from kafka import KafkaProducer
+
+            from stream.kafka.auth import kafka_python_options
+
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.settings.bootstrap_servers,
+                acks="all",
+                **kafka_python_options(self.settings),
+            )
+        key = f"{review.tenant}\x1f{review.event_id}".encode()
+        self._producer.send(self.settings.review_topic, key=key, value=review.to_json()).get(timeout=30)
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close()
 
 
 def _category(decision: Mapping[str, Any]) -> str | None:
