@@ -28,6 +28,7 @@ from aiohttp import web
 
 from classifiers.scores import CATEGORIES
 from stream.console.users import Role, User, check_password, read_users
+from stream.core.policy import Policy, load_policy
 from stream.runtime import configure_logging
 from stream.settings import Settings
 from stream.store.db import Store
@@ -106,6 +107,15 @@ class Console:
         self.push_shadow = push_shadow
         self.publish_review = publish_review
         self.sessions: dict[str, Session] = {}
+        self._policy_cache: tuple[float | None, Policy] | None = None
+
+    def _policy(self) -> Policy:
+        """The policy file in force (parsed again only when it changes: the slider asks on every move)."""
+        path = self.settings.policy_file
+        stamp = Path(path).stat().st_mtime if path else None
+        if self._policy_cache is None or self._policy_cache[0] != stamp:
+            self._policy_cache = (stamp, load_policy(path))
+        return self._policy_cache[1]
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth])
@@ -351,16 +361,13 @@ document.addEventListener("keydown", (ev) => {{
         raise web.HTTPFound(f"/review?tenant={tenant}")
 
     async def thresholds(self, request: web.Request) -> web.Response:
-        from stream.core.policy import load_policy
-
         t = _text(request)
         session: Session = request[SESSION]
         category = request.query.get("category", CATEGORIES[0])
         if category not in CATEGORIES:
             raise web.HTTPBadRequest(text=f"no category {category}")
         days = int(request.query.get("days", "7"))
-        policy = load_policy(self.settings.policy_file)
-        current = policy.categories.get(category)
+        current = self._policy().categories.get(category)
         since = (datetime.now(UTC) - timedelta(days=days)).date()
         counts = self.store.histogram(category, since)
         bins = [counts.get(b, 0) for b in range(100)]  # decisions per hundredth of the score
@@ -418,12 +425,10 @@ update("r");
 
     async def threshold_examples(self, request: web.Request) -> web.Response:
         """Up to 10 decisions that the thresholds in the query would move to another action."""
-        from stream.core.policy import load_policy
-
         category = request.query.get("category", CATEGORIES[0])
         if category not in CATEGORIES:
             raise web.HTTPBadRequest(text=f"no category {category}")
-        current = load_policy(self.settings.policy_file).categories.get(category)
+        current = self._policy().categories.get(category)
         old = (current.flag, current.block) if current else (0.5, 0.95)
         new = (float(request.query.get("flag", old[0])), float(request.query.get("block", old[1])))
         since = (datetime.now(UTC) - timedelta(days=int(request.query.get("days", "7")))).date()
