@@ -10,18 +10,22 @@ decides nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from stream import __version__
 from stream.core.records import Decision
-from stream.core.vocab import RejectReason
+from stream.core.vocab import CALL_OUTCOMES, NOTE_CODES, REJECT_REASONS, CallOutcome, RejectReason
 
 # The *_created series double the output and say nothing a dashboard uses.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+# The tenant label of an event whose tenant has no label of its own (see Metrics.tenant_label).
+OTHER_TENANT = "other"
 
 
 class Metrics:
@@ -169,7 +173,77 @@ class Metrics:
             "before the spool is full)",
             registry=self.registry,
         )
+        # Label checks, strikes, classifier calls, consumer lag.
+        self.label_status = Counter(
+            "huiyan_label_status",
+            "Decisions by the status of the event's labels (compliant, noncompliant, not_found, "
+            "inconclusive) and content type",
+            ["status", "content_type"],
+            registry=self.registry,
+        )
+        self.strikes = Counter(
+            "huiyan_strikes",
+            "Strikes recorded against accounts (one per live decision the policy's strikes rules count)",
+            registry=self.registry,
+        )
+        # The group's consumer lag, read from the broker by the worker (and by huiyan lag --serve).
+        self.lag = LagMetrics(self.registry)
+        # Per tenant: a tenant named in HUIYAN_METRICS_TENANTS or in the live policy's overrides, else
+        # "other" (tenant_label).
+        self.tenant_decisions = Counter(
+            "huiyan_tenant_decisions",
+            "Decisions by tenant and action",
+            ["tenant", "action"],
+            registry=self.registry,
+        )
+        self.tenant_reasons = Counter(
+            "huiyan_tenant_decision_reasons",
+            "Reasons that fired, by tenant, category and reason code",
+            ["tenant", "category", "code"],
+            registry=self.registry,
+        )
+        self.tenant_end_to_end_seconds = Histogram(
+            "huiyan_tenant_end_to_end_latency_seconds",
+            "From event time to the acknowledged decision, by tenant",
+            ["tenant"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.build_info.labels(version=__version__).set(1)
+        # Series of closed label sets start at 0, so that rate() and increase() see their first event
+        # (a series born at 1 looks like no change) and a quiet panel shows 0 rather than no data.
+        for reason in REJECT_REASONS:
+            self.dead_letters.labels(reason)
+        for code in NOTE_CODES:
+            self.notes.labels(code)
+        for slot in ("live", "shadow"):
+            for outcome in ("applied", "rejected"):
+                self.policy_updates.labels(slot, outcome)
+        self.strikes.inc(0)
+        self.known_tenants: frozenset[str] = frozenset()
+
+    def tenant_label(self, tenant: str, named: Collection[str] = ()) -> str:
+        """``tenant`` when it is one of ``known_tenants`` or ``named`` (the live policy's), else "other"."""
+        return tenant if tenant in self.known_tenants or tenant in named else OTHER_TENANT
+
+    def watch_classifier_calls(
+        self, calls: Callable[[], Mapping[tuple[str, CallOutcome], int]], names: Sequence[str]
+    ) -> None:
+        """Serves ``huiyan_classifier_calls_total`` from ``calls`` (the classifier runner's counts), with
+        every outcome of each of ``names`` from 0."""
+        self.registry.register(_ClassifierCalls(calls, tuple(names)))
+
+    def watch_strike_book(self, accounts: Callable[[], int]) -> None:
+        """Serves ``huiyan_strike_accounts``: accounts with strikes held in memory."""
+        gauge = Gauge(
+            "huiyan_strike_accounts",
+            "Accounts whose recent strikes this worker holds (from the strike topic)",
+            registry=self.registry,
+        )
+        gauge.set_function(lambda: float(accounts()))
+
+    def strikes_recorded(self, count: int) -> None:
+        self.strikes.inc(count)
 
     def api_request(self, route: str, status: int, seconds: float) -> None:
         self.api_requests.labels(route, str(status)).inc()
@@ -202,8 +276,12 @@ class Metrics:
     def batch_delivered(self, seconds: float) -> None:
         self.delivery_seconds.observe(seconds)
 
-    def decision_acknowledged(self, seconds_since_event: float) -> None:
-        self.end_to_end_seconds.observe(max(0.0, seconds_since_event))
+    def decision_acknowledged(self, seconds_since_event: float, tenant: str = OTHER_TENANT) -> None:
+        """One decision acknowledged ``seconds_since_event`` after its event time; ``tenant`` is its
+        tenant label (tenant_label)."""
+        seconds = max(0.0, seconds_since_event)
+        self.end_to_end_seconds.observe(seconds)
+        self.tenant_end_to_end_seconds.labels(tenant).observe(seconds)
 
     def delivery_failed(self) -> None:
         self.delivery_failures.inc()
@@ -230,8 +308,12 @@ class Metrics:
             if index in live_actions:
                 self.shadow_decisions.labels(live_actions[index], decision.action).inc()
 
-    def decisions(self, decisions: Sequence[Decision]) -> None:
+    def decisions(self, decisions: Sequence[Decision], named_tenants: Collection[str] = ()) -> None:
+        """Counts ``decisions``; ``named_tenants`` (the live policy's) get their own tenant label."""
         for decision in decisions:
+            tenant = self.tenant_label(decision.tenant, named_tenants)
+            self.tenant_decisions.labels(tenant, decision.action).inc()
+            self.label_status.labels(decision.label_status, decision.content_type).inc()
             strongest = max(
                 (r for r in decision.reasons if r.action == decision.action),
                 default=None,
@@ -241,6 +323,7 @@ class Metrics:
             self.decisions_total.labels(decision.action, category, decision.content_type).inc()
             for reason in decision.reasons:
                 self.reasons.labels(reason.category, reason.action).inc()
+                self.tenant_reasons.labels(tenant, reason.category, reason.code).inc()
             for finding in decision.label_findings:
                 self.label_findings.labels(finding.code, finding.severity).inc()
             for note in decision.notes:
@@ -248,3 +331,89 @@ class Metrics:
 
     def dead_letter(self, reason: RejectReason) -> None:
         self.dead_letters.labels(reason).inc()
+
+
+class _ClassifierCalls:
+    """``huiyan_classifier_calls_total`` read from the classifier runner's counts at each scrape."""
+
+    def __init__(self, calls: Callable[[], Mapping[tuple[str, CallOutcome], int]], names: tuple[str, ...]):
+        self.calls = calls
+        self.names = names
+
+    def describe(self) -> list[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        counts = {(name, outcome): 0 for name in self.names for outcome in CALL_OUTCOMES}
+        counts.update(self.calls())
+        for (name, outcome), value in sorted(counts.items()):
+            family.add_metric([name, outcome], value)
+        yield family
+
+    @staticmethod
+    def _family() -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "huiyan_classifier_calls",
+            "Classifier calls by classifier and outcome: ok, failed (raised), timed_out "
+            "(HUIYAN_CLASSIFIER_TIMEOUT_MS), refused_hung (too many abandoned calls still running). A failed "
+            "batch call is bisected, so one bad text costs several failed calls",
+            labels=["classifier", "outcome"],
+        )
+
+
+class LagMetrics:
+    """The worker group's offsets on the content topic, per partition, as last read from the broker:
+    ``huiyan_consumer_lag`` (end offset minus committed offset), ``huiyan_topic_end_offsets_total``
+    (records ever written: its rate is the rate events arrive, whether or not a worker reads them) and
+    ``huiyan_consumer_lag_errors_total``. Held by :class:`Metrics`, or alone by ``huiyan lag --serve``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.consumer_lag = Gauge(
+            "huiyan_consumer_lag",
+            "Records of the content topic not yet committed by the worker group: the partition's end "
+            "offset minus the group's committed offset, as the broker has them",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.errors = Counter(
+            "huiyan_consumer_lag_errors",
+            "Reads of the group's offsets that failed (the lag keeps its last values meanwhile)",
+            registry=registry,
+        )
+        self._ends: dict[tuple[str, int], int] = {}
+        registry.register(_EndOffsets(self._ends))
+
+    def read(self, topic: str, offsets: Mapping[int, tuple[int, int]]) -> None:
+        """``offsets``: partition -> (end offset, lag), as just read from the broker."""
+        for partition, (end, lag) in offsets.items():
+            self.consumer_lag.labels(topic, str(partition)).set(lag)
+            self._ends[topic, partition] = end
+
+    def failed(self) -> None:
+        self.errors.inc()
+
+
+class _EndOffsets:
+    """``huiyan_topic_end_offsets_total``: a partition's end offset only grows, so it is a counter."""
+
+    def __init__(self, ends: Mapping[tuple[str, int], int]) -> None:
+        self.ends = ends
+
+    def describe(self) -> list[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        for (topic, partition), end in sorted(self.ends.items()):
+            family.add_metric([topic, str(partition)], end)
+        yield family
+
+    @staticmethod
+    def _family() -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "huiyan_topic_end_offsets",
+            "End offset of each partition of the content topic (records ever written to it), as last read "
+            "from the broker",
+            labels=["topic", "partition"],
+        )

@@ -287,6 +287,28 @@ class Settings:
         "Expose Prometheus metrics on `/metrics` of the web server.",
         parse=_bool,
     )
+    lag_interval_s: int = setting(
+        "HUIYAN_LAG_INTERVAL_S",
+        10,
+        "Seconds between a worker's reads of its group's consumer lag on the content topic (end offset "
+        "minus committed offset of every partition, as the broker has them): `huiyan_consumer_lag`.",
+        parse=_positive_int,
+    )
+    lag_port: int = setting(
+        "HUIYAN_LAG_PORT",
+        6067,
+        "Port of `huiyan lag --serve`, which serves the group's lag on `/metrics` (host: "
+        "`HUIYAN_WEB_HOST`) from a process of its own, so the lag of a stopped group is still seen.",
+        parse=_positive_int,
+    )
+    metrics_tenants: tuple[str, ...] = setting(
+        "HUIYAN_METRICS_TENANTS",
+        (),
+        "Comma-separated tenants that get their own `tenant` label in the per-tenant metrics, besides "
+        "the tenants the live policy's overrides name; every other tenant counts as `other` (a metric "
+        "label never takes producer-supplied text unbounded).",
+        parse=lambda v: tuple(t.strip() for t in v.split(",") if t.strip()),
+    )
     classifiers_enabled: bool = setting(
         "HUIYAN_CLASSIFIERS",
         True,
@@ -456,7 +478,7 @@ def markdown_table() -> str:
     """The configuration table of docs/configuration.md."""
     lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for setting in SETTINGS:
-        default = f"`{setting.default}`" if setting.default != "" else "(empty)"
+        default = f"`{setting.default}`" if setting.default not in ("", ()) else "(empty)"
         lines.append(f"| `{setting.env}` | {default} | {setting.help} |")
     return "\n".join(lines)
 

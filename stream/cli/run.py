@@ -36,6 +36,34 @@ def worker(
 
 
 @main.command()
+@click.option("--serve", is_flag=True, help="Serve it on /metrics (HUIYAN_LAG_PORT) until stopped.")
+def lag(serve: bool) -> None:
+    """The worker group's lag on the content topic, per partition (end offset minus committed offset)."""
+    import logging
+
+    from stream.kafka.lag import LagReader, serve_lag
+    from stream.runtime import configure_logging
+
+    settings = Settings.from_env()
+    if serve:
+        configure_logging(settings)
+        logging.getLogger("kafka").setLevel(logging.WARNING)
+        serve_lag(settings, settings.web_host, settings.lag_port)
+        return
+    reader = LagReader(settings)
+    try:
+        offsets = reader.read()
+    finally:
+        reader.close()
+    click.echo(f"group {settings.app_id} on {settings.content_topic}")
+    click.echo(f"{'partition':>9} {'end':>12} {'committed':>12} {'lag':>10}")
+    for partition, o in sorted(offsets.items()):
+        committed = "-" if o.committed is None else str(o.committed)
+        click.echo(f"{partition:>9} {o.end:>12} {committed:>12} {o.lag:>10}")
+    click.echo(f"{'total':>9} {'':>12} {'':>12} {sum(o.lag for o in offsets.values()):>10}")
+
+
+@main.command()
 @click.argument("events_file", type=click.File("rb"))
 @click.option("-o", "--output", type=click.File("wb"), default="-", help="Decisions JSONL (default stdout).")
 @click.option(

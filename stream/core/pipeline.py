@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,7 +40,7 @@ from stream.core.records import (
 )
 from stream.core.strikes import StrikeRecord
 from stream.core.terms import TermMatch
-from stream.core.vocab import ACTION_RANK, Action, ReasonCategory
+from stream.core.vocab import ACTION_RANK, Action, CallOutcome, ReasonCategory
 
 log = logging.getLogger(__name__)
 
@@ -458,8 +459,33 @@ class ClassifierRunner:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-classifier")
         self._lock = threading.Lock()
         self._abandoned = 0
+        # (classifier name, outcome) -> calls so far; read by the worker's metrics (calls()).
+        self._calls: Counter[tuple[str, CallOutcome]] = Counter()
+
+    def calls(self) -> dict[tuple[str, CallOutcome], int]:
+        """Calls so far by classifier name and outcome (a bisection's sub-calls count one each)."""
+        with self._lock:
+            return dict(self._calls)
 
     def call(
+        self, classifier: TextClassifier, texts: list[str], timeout_s: float | None
+    ) -> Sequence[ClassifierOutput]:
+        outcome: CallOutcome = "failed"
+        try:
+            outputs = self._call(classifier, texts, timeout_s)
+            outcome = "ok"
+            return outputs
+        except FutureTimeout:
+            outcome = "timed_out"
+            raise
+        except _ClassifierBusy:
+            outcome = "refused_hung"
+            raise
+        finally:
+            with self._lock:
+                self._calls[classifier.name, outcome] += 1
+
+    def _call(
         self, classifier: TextClassifier, texts: list[str], timeout_s: float | None
     ) -> Sequence[ClassifierOutput]:
         if timeout_s is None:

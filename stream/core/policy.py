@@ -141,6 +141,11 @@ class Policy:
         object.__setattr__(self, "_table", MappingProxyType(table))
 
     @property
+    def tenants(self) -> frozenset[str]:
+        """The tenants its overrides name."""
+        return frozenset(o.tenant for o in self.overrides if o.tenant is not None)
+
+    @property
     def finding_actions(self) -> Mapping[str, Action]:
         return self.base.finding_actions
 

@@ -33,7 +33,7 @@ from classifiers.content import (
 from classifiers.labels.findings import LabelFinding, LabelStatus, Notice
 from classifiers.scores import Evidence
 from stream.core.terms import Span
-from stream.core.vocab import Action, ReasonCategory, RejectReason
+from stream.core.vocab import Action, NoteCode, ReasonCategory, RejectReason
 
 EVENT_SCHEMA_VERSION: Final = 1
 DECISION_SCHEMA_VERSION: Final = 1
@@ -312,7 +312,7 @@ def _build_event(
 class Note:
     """Something the platform should know about how the event was judged, which is not a reason."""
 
-    code: str
+    code: NoteCode
     message: str
 
 

@@ -32,3 +32,12 @@ RejectReason = Literal[
     "internal_error",
 ]
 REJECT_REASONS: Final = get_args(RejectReason)
+
+# How one classifier call ended: scored, raised, overran its timeout, or refused at once because the
+# classifier counts as hung (too many abandoned calls still running). A metric label.
+CallOutcome = Literal["ok", "failed", "timed_out", "refused_hung"]
+CALL_OUTCOMES: Final = get_args(CallOutcome)
+
+# A note on a decision (something the platform should know that is not a reason). A metric label.
+NoteCode = Literal["text_truncated", "text_normalised", "classifier_unscored"]
+NOTE_CODES: Final = get_args(NoteCode)

@@ -143,13 +143,16 @@ class BatchProcessor:
     def _record(self, events: Sequence[Any], outcome: EncodedOutcome) -> None:
         acked_at = time.time()
         decisions = [d for _, d, _ in outcome.decisions]
+        named = self.policies.live.tenants
         for index, decision, _ in outcome.decisions:
             created = decision.timing.event_time
             event_time = (
                 datetime.fromisoformat(created).timestamp() if created else events[index].message.timestamp
             )
-            self.metrics.decision_acknowledged(acked_at - event_time)
-        self.metrics.decisions(decisions)
+            tenant = self.metrics.tenant_label(decision.tenant, named)
+            self.metrics.decision_acknowledged(acked_at - event_time, tenant)
+        self.metrics.decisions(decisions, named)
+        self.metrics.strikes_recorded(len(outcome.strikes))
         if outcome.shadow:
             self.metrics.shadow(
                 [(i, d) for i, d, _ in outcome.decisions], [(i, d) for i, d, _ in outcome.shadow]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -17,6 +18,7 @@ from stream.kafka.agents import BatchProcessor, register_agents
 from stream.kafka.app import create_app
 from stream.kafka.clients import create_topics, partition_ids
 from stream.kafka.followers import follow_policies, follow_strikes, load_strikes
+from stream.kafka.lag import LagReader
 from stream.kafka.policy_store import PolicyState
 from stream.kafka.topics import declare_topics
 from stream.metrics import Metrics
@@ -58,6 +60,14 @@ def build_worker(settings: Settings) -> tuple[HuiyanWorker, BatchProcessor]:
     )
     metrics.policy(policies.live.version)
     metrics.shadow_policy(policies.shadow.version if policies.shadow else None)
+    metrics.known_tenants = frozenset(settings.metrics_tenants)
+    metrics.watch_classifier_calls(context.classifier_runner.calls, [c.name for c in context.classifiers])
+    metrics.watch_strike_book(lambda: len(strikes))
+    lag_reader = LagReader(settings)
+
+    @app.timer(settings.lag_interval_s)  # type: ignore[untyped-decorator]
+    async def report_lag() -> None:
+        await asyncio.to_thread(lag_reader.record, metrics.lag)
 
     @app.task  # type: ignore[untyped-decorator]
     async def watch_policies() -> None:
