@@ -13,7 +13,7 @@ test: bootstrap
 	@deploy/dev/test.sh $(ARGS)
 
 lint: bootstrap
-	@.venv/bin/ruff check stream classifiers tests && .venv/bin/ruff format --check stream classifiers tests && .venv/bin/mypy
+	@.venv/bin/ruff check stream classifiers tests deploy/grafana && .venv/bin/ruff format --check stream classifiers tests deploy/grafana && .venv/bin/mypy
 
 ## The long fuzz run of the media metadata readers (100,000 mutated files; the suite runs 1,500).
 fuzz: bootstrap

@@ -59,6 +59,11 @@ class Metrics:
             ["live_action", "shadow_action"],
             registry=self.registry,
         )
+        self.shadow_disagreements = Counter(
+            "huiyan_shadow_disagreements",
+            "Events whose shadow action differs from the live one (a share of huiyan_shadow_decisions_total)",
+            registry=self.registry,
+        )
         self.events_received = Counter(
             "huiyan_events_received", "Events read from the content topic", registry=self.registry
         )
@@ -216,6 +221,8 @@ class Metrics:
             self.dead_letters.labels(reason)
         for code in NOTE_CODES:
             self.notes.labels(code)
+        for kind in ("decisions", "dead_letters", "shadow_decisions", "strikes"):
+            self.send_retries.labels(kind)
         for slot in ("live", "shadow"):
             for outcome in ("applied", "rejected"):
                 self.policy_updates.labels(slot, outcome)
@@ -307,6 +314,8 @@ class Metrics:
         for index, decision in shadow:
             if index in live_actions:
                 self.shadow_decisions.labels(live_actions[index], decision.action).inc()
+                if live_actions[index] != decision.action:
+                    self.shadow_disagreements.inc()
 
     def decisions(self, decisions: Sequence[Decision], named_tenants: Collection[str] = ()) -> None:
         """Counts ``decisions``; ``named_tenants`` (the live policy's) get their own tenant label."""

@@ -6,8 +6,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 
 echo "== ruff" >&2
-.venv/bin/ruff check stream classifiers tests
-.venv/bin/ruff format --check stream classifiers tests
+.venv/bin/ruff check stream classifiers tests deploy/grafana
+.venv/bin/ruff format --check stream classifiers tests deploy/grafana
 echo "== mypy" >&2
 .venv/bin/mypy
 echo "== wheel" >&2
@@ -44,6 +44,14 @@ if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquan
   fi
 fi
 
+# Prometheus and promtool for the rules' unit tests and the operations test (Debian's package).
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  if [[ "$(id -u)" == 0 ]]; then
+    echo "[test] installing Debian's prometheus" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+  fi
+fi
+
 # PostgreSQL for the decision store's tests (Debian's package, installed here when missing).
 if ! deploy/postgres/pg.sh status >/dev/null 2>&1; then
   deploy/postgres/pg.sh start
@@ -52,7 +60,7 @@ fi
 
 echo "== pytest" >&2
 # The integration tests fail (not skip) when a broker is unreachable under this command.
-HUIYAN_REQUIRE_BROKER=1 HUIYAN_REQUIRE_PG=1 HUIYAN_REQUIRE_CHROMIUM=1 HUIYAN_TEST_PG_URL="$(deploy/postgres/pg.sh url)" HUIYAN_TEST_BROKER="127.0.0.1:${HUIYAN_KAFKA_PORT:-19092}" \
+HUIYAN_REQUIRE_BROKER=1 HUIYAN_REQUIRE_PG=1 HUIYAN_REQUIRE_CHROMIUM=1 HUIYAN_REQUIRE_PROMETHEUS=1 HUIYAN_TEST_PG_URL="$(deploy/postgres/pg.sh url)" HUIYAN_TEST_BROKER="127.0.0.1:${HUIYAN_KAFKA_PORT:-19092}" \
   HUIYAN_TEST_SECURE_BROKER="127.0.0.1:${HUIYAN_KAFKA_SECURE_PORT:-19192}" \
   HUIYAN_TEST_SECURE_HOME="${HUIYAN_KAFKA_SECURE_HOME:-$repo/.kafka-secure}" \
   .venv/bin/python -m pytest -p no:cacheprovider "$@"
