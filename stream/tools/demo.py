@@ -1,8 +1,9 @@
 """``huiyan demo``: the main job end to end on this machine.
 
 Starts the local Kafka broker (deploy/kafka/broker.sh) unless one is running, creates the topics,
-starts a worker process, produces the bundled sample events, prints each decision and dead letter as
-it arrives, shows the metrics, and stops what it started unless asked to keep it running.
+starts a worker process (and, when Prometheus is installed, Prometheus with Huiyan's rules and the lag
+reporter it scrapes), produces the bundled sample events, prints each decision and dead letter as it
+arrives, shows the metrics, and stops what it started unless asked to keep it running.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from stream.kafka.clients import create_topics, open_reader, produce_events, read_records
 from stream.kafka.topics import DLQ_DETAIL, DLQ_REASON
 from stream.settings import Settings
+from stream.tools.observe import DemoPrometheus
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER_SCRIPT = REPO / "deploy" / "kafka" / "broker.sh"
@@ -96,6 +98,8 @@ def _show_metrics(settings: Settings) -> None:
         return
     print(f"\nMetrics are served at {url} (Huiyan's huiyan_* and Faust's faust_*). A few of them:")
     for line in text.splitlines():
+        if line.endswith(" 0.0"):  # series that start at 0 (every dead-letter reason) and stayed there
+            continue
         if line.startswith(
             (
                 "huiyan_decisions_total",
@@ -115,9 +119,12 @@ def run_demo(settings: Settings, *, keep_running: bool, events_file: Path | None
         print("the Kafka broker did not start; see .kafka/broker.log", file=sys.stderr)
         return 1
     worker: subprocess.Popen[bytes] | None = None
+    prometheus: DemoPrometheus | None = None
     log_path = Path(settings.data_dir) / "demo-worker.log"
     try:
         create_topics(settings)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        prometheus = DemoPrometheus.start(settings)
         reader = open_reader(
             settings, [settings.decision_topic, settings.dead_letter_topic], from_beginning=False
         )
@@ -133,6 +140,8 @@ def run_demo(settings: Settings, *, keep_running: bool, events_file: Path | None
             f"worker started (pid {worker.pid}, log {log_path}); sending {len(lines)} sample events "
             f"to {settings.content_topic}\n"
         )
+        if prometheus is not None and not prometheus.wait_until_scraped():
+            print(f"Prometheus did not scrape the worker and the lag reporter within 90 s ({prometheus.url})")
         produce_events(settings, lines)
         expected = len(lines)
         seen = 0
@@ -157,6 +166,8 @@ def run_demo(settings: Settings, *, keep_running: bool, events_file: Path | None
         time.sleep(1.0)  # let the worker's histograms catch the last batch before we read them
         _show_metrics(settings)
         _fill_store(settings, expected)
+        if prometheus is not None:
+            prometheus.report()
         if keep_running:
             console = subprocess.Popen(
                 [sys.executable, "-m", "stream.cli", "console"],
@@ -169,9 +180,13 @@ def run_demo(settings: Settings, *, keep_running: bool, events_file: Path | None
                 f"http://{settings.console_host}:{settings.console_port}/, broker on {settings.broker}. "
                 "Stop with: kill -TERM <pid>; deploy/kafka/broker.sh stop"
             )
-            worker = None
+            if prometheus is not None:
+                print(f"Also running: {prometheus.pids()}.")
+            worker = prometheus = None
         return 0 if missing == 0 else 1
     finally:
+        if prometheus is not None:
+            prometheus.stop()
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             try:
