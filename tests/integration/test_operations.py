@@ -24,6 +24,7 @@ import yaml
 from kafka import KafkaProducer
 
 from stream.kafka.auth import kafka_python_options
+from stream.kafka.lag import LagReader
 from stream.tools.deployment import REPO, free_port
 from tests.fixtures.events import event_bytes
 from tests.fixtures.kafka import Deployment, run_huiyan
@@ -210,3 +211,17 @@ def test_rules_and_dashboards_run_on_prometheus_scraping_a_worker_and_its_alerts
         traffic.stop()
         prometheus.stop()
     assert traffic.sent > 0
+
+
+def test_the_lag_counts_every_event_the_group_has_not_committed(deployment: Deployment) -> None:
+    deployment.produce([event_bytes(f"waiting-{i}") for i in range(7)])
+    reader = LagReader(deployment.settings)
+    try:
+        offsets = reader.read()
+    finally:
+        reader.close()
+    assert len(offsets) == 3  # the deployment's partitions
+    assert sum(o.lag for o in offsets.values()) == 7
+    assert all(o.committed is None for o in offsets.values())  # no worker has read any
+    printed = run_huiyan(deployment.env, "lag").stdout
+    assert re.search(r"^\s+total\s+7$", printed, re.M), printed

@@ -211,6 +211,20 @@ def test_a_classifier_that_times_out_fails_closed_and_a_fast_one_does_not() -> N
     assert decision.action == "allow" and decision.scores == {"rumor": 0.0}
 
 
+def test_the_runner_counts_each_call_by_classifier_and_outcome() -> None:
+    slow = dataclasses.replace(_context(Slow(0.5)), classifier_timeout_s=0.05)
+    moderate([_event("late")], slow)
+    assert slow.classifier_runner.calls() == {("slow", "timed_out"): 1}
+    broken = _context(Broken())
+    moderate([_event("a"), _event("b")], broken)
+    # The failed batch call is bisected: the batch, then each text alone.
+    assert broken.classifier_runner.calls() == {("broken", "failed"): 3}
+    fast = _context(Slow(0.0))
+    moderate([_event("x")], fast)
+    moderate([_event("y")], fast)
+    assert fast.classifier_runner.calls() == {("slow", "ok"): 2}
+
+
 def test_moderate_raw_accounts_for_every_input_in_order() -> None:
     raws = [
         RawEvent(json.dumps(_doc("one")).encode(), NOW),
