@@ -86,7 +86,7 @@ def test_the_whole_path_runs_authenticated_and_the_broker_refuses_the_wrong_prin
 ) -> None:
     base: dict[str, str] = secured.base_env  # type: ignore[attr-defined]
     producer_env, admin_env = as_user(base, "huiyan-producer"), as_user(base, "huiyan-admin")
-    worker = secured.start_worker(HUIYAN_CLASSIFIERS="0")
+    worker = secured.start_worker(HUIYAN_CLASSIFIERS="0", HUIYAN_LAG_INTERVAL_S="1")
 
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(_event(n) for n in range(20)) + "\n", encoding="utf-8")
@@ -95,6 +95,9 @@ def test_the_whole_path_runs_authenticated_and_the_broker_refuses_the_wrong_prin
         json.loads(v) for v in _read(Settings.from_env(admin_env), secured.settings.decision_topic, 20)
     ]
     assert sorted(d["event_id"] for d in decided) == sorted(f"s-{n}" for n in range(20)), secured.log()
+    # The worker's own grants let it read its group's lag.
+    metrics = secured.metrics_with(worker, 'huiyan_consumer_lag{partition="0"')
+    assert "huiyan_consumer_lag_errors_total 0.0" in metrics, secured.log()
 
     # A policy administrator's push is applied, and names the principal it came from.
     strict = tmp_path / "strict.yaml"
