@@ -15,9 +15,20 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, Metric
 
+from classifiers.content import CONTENT_TYPES
+from classifiers.labels.codes import FINDING_CODES
+from classifiers.labels.findings import LABEL_STATUSES
 from stream import __version__
 from stream.core.records import Decision
-from stream.core.vocab import CALL_OUTCOMES, NOTE_CODES, REJECT_REASONS, CallOutcome, RejectReason
+from stream.core.vocab import (
+    ACTIONS,
+    CALL_OUTCOMES,
+    NOTE_CODES,
+    REASON_CATEGORIES,
+    REJECT_REASONS,
+    CallOutcome,
+    RejectReason,
+)
 
 # The *_created series double the output and say nothing a dashboard uses.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -221,6 +232,14 @@ class Metrics:
             self.dead_letters.labels(reason)
         for code in NOTE_CODES:
             self.notes.labels(code)
+        for category in REASON_CATEGORIES:
+            for action in ACTIONS:
+                self.reasons.labels(category, action)
+        for code, spec in FINDING_CODES.items():
+            self.label_findings.labels(code, spec.severity)
+        for status in LABEL_STATUSES:
+            for content_type in CONTENT_TYPES:
+                self.label_status.labels(status, content_type)
         for kind in ("decisions", "dead_letters", "shadow_decisions", "strikes"):
             self.send_retries.labels(kind)
         for slot in ("live", "shadow"):

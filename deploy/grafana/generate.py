@@ -91,7 +91,7 @@ FLEET = [
             Panel(
                 "Dead letters by reason",
                 "Events sent to the dead-letter topic per second, by reason code (docs/contracts.md).",
-                [Query(f"sum by (reason) (rate(huiyan_dead_letters_total{W}{RATE})) > 0", "{{reason}}")],
+                [Query(f"sum by (reason) (rate(huiyan_dead_letters_total{W}{RATE}))", "{{reason}}")],
                 unit="ops",
                 width=8,
                 stacked=True,
