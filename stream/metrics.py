@@ -242,7 +242,7 @@ class Metrics:
                 self.label_status.labels(status, content_type)
         for kind in ("decisions", "dead_letters", "shadow_decisions", "strikes"):
             self.send_retries.labels(kind)
-        for slot in ("live", "shadow"):
+        for slot in ("live", "shadow", "unknown"):
             for outcome in ("applied", "rejected"):
                 self.policy_updates.labels(slot, outcome)
         self.strikes.inc(0)
@@ -292,8 +292,11 @@ class Metrics:
     def spool_lost(self, count: int) -> None:
         self.spool_lost_records.inc(count)
 
-    def batch_received(self, size: int) -> None:
-        self.events_received.inc(size)
+    def batch_received(self, size: int, *, from_topic: bool = True) -> None:
+        """A batch taken for deciding: from the content topic (a worker), or not (the API's requests,
+        which are not events read from the topic and have their own request counters)."""
+        if from_topic:
+            self.events_received.inc(size)
         self.batch_size.observe(size)
 
     def batch_decided(self, seconds: float) -> None:

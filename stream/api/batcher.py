@@ -128,7 +128,7 @@ class MicroBatcher:
             live, shadow = self.policies.live, self.policies.shadow  # this batch keeps these two
             context = lane_context if live is lane_context.policy else replace(lane_context, policy=live)
             started = time.perf_counter()
-            self.metrics.batch_received(len(batch))
+            self.metrics.batch_received(len(batch), from_topic=False)
             try:
                 results = await loop.run_in_executor(executor, self._decide, batch, context, shadow)
             except Exception as exc:  # the core isolates failures per event; this is a bug outside it

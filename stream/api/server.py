@@ -316,7 +316,9 @@ class Api:
                 future.set_result(answer)
                 answers[index] = (*answer, False)
             self.audit.submit(records)
-            self.metrics.decisions([r.decision for r in results if isinstance(r, Decided)])
+            self.metrics.decisions(
+                [r.decision for r in results if isinstance(r, Decided)], self.policies.live.tenants
+            )
             shadows = [r for r in results if isinstance(r, Decided) and r.shadow is not None]
             if shadows:
                 self.metrics.shadow(
@@ -410,6 +412,7 @@ def build_api(settings: Settings) -> Api:
         )
     metrics.policy(policies.live.version)
     metrics.shadow_policy(policies.shadow.version if policies.shadow else None)
+    metrics.known_tenants = frozenset(settings.metrics_tenants)
     options = {
         "bootstrap_servers": ",".join(settings.bootstrap_servers),
         "acks": "all",

@@ -53,6 +53,8 @@ def lag(serve: bool) -> None:
     reader = LagReader(settings)
     try:
         offsets = reader.read()
+    except LookupError as exc:  # the content topic is missing
+        raise click.ClickException(str(exc)) from None
     finally:
         reader.close()
     click.echo(f"group {settings.app_id} on {settings.content_topic}")

@@ -89,7 +89,7 @@ def build_worker(settings: Settings) -> tuple[HuiyanWorker, BatchProcessor]:
             settings.content_topic,
             settings.decision_topic,
             settings.dead_letter_topic,
-            context.policy.version,
+            policies.live.version,
             settings.web_host,
             settings.web_port,
         )
