@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,15 @@ EVENT_RECORD_HEADROOM = 16_384
 # A dead letter adds headers (reason, detail up to 1,000 bytes, source, hash) to the original.
 DEAD_LETTER_HEADROOM = 65_536
 SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+
+
+# Room in an event for everything but its base64 media: identifiers, text, labels, producer fields.
+MEDIA_EVENT_HEADROOM: Final = 65_536
+
+
+def media_event_bytes(media_bytes: int) -> int:
+    """The size of an event carrying ``media_bytes`` of media as base64, with room for its other fields."""
+    return 4 * -(-media_bytes // 3) + MEDIA_EVENT_HEADROOM
 
 
 def setting(env: str, default: Any, help: str, parse: Callable[[str], Any] = str, repr: bool = True) -> Any:
@@ -232,8 +241,10 @@ class Settings:
     )
     max_media_bytes: int = setting(
         "HUIYAN_MAX_MEDIA_BYTES",
-        786_432,
-        "Largest inline media accepted after base64 decoding, in bytes.",
+        737_280,
+        "Largest inline media accepted after base64 decoding, in bytes (720 KiB). Base64 grows it by a "
+        "third: with 64 KiB for the other fields its event must fit `HUIYAN_MAX_EVENT_BYTES`, which "
+        "start-up checks, so a media item under this limit is never refused as an oversize event.",
         parse=_positive_int,
     )
     policy_file: str = setting(
@@ -455,6 +466,14 @@ class Settings:
                 f"{DEAD_LETTER_HEADROOM} below HUIYAN_KAFKA_MAX_MESSAGE_BYTES "
                 f"({settings.kafka_max_message_bytes}), the brokers' limit: an event must fit in a dead "
                 "letter with its headers"
+            )
+        if media_event_bytes(settings.max_media_bytes) > settings.max_event_bytes:
+            raise ValueError(
+                f"HUIYAN_MAX_MEDIA_BYTES ({settings.max_media_bytes}) does not fit HUIYAN_MAX_EVENT_BYTES "
+                f"({settings.max_event_bytes}): base64 makes a media item at the limit "
+                f"{4 * -(-settings.max_media_bytes // 3)} bytes, and its event needs "
+                f"{MEDIA_EVENT_HEADROOM} more for its other fields; lower the media limit to at most "
+                f"{(settings.max_event_bytes - MEDIA_EVENT_HEADROOM) // 4 * 3} or raise the event limit"
             )
         return settings
 

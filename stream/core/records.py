@@ -154,17 +154,19 @@ def parse_event(
     UTF-8 cannot encode) are replaced by U+FFFD and listed in ``ContentEvent.normalised``.
     """
     if len(raw) > max_event_bytes:
-        return EventRejected("oversize", f"event is {len(raw)} bytes, limit {max_event_bytes}")
+        detail = f"event is {len(raw)} bytes, limit {max_event_bytes}"
+        return EventRejected("oversize", detail, scanned_event_id(raw))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return EventRejected("invalid_encoding", f"not UTF-8: {exc.reason} at byte {exc.start}")
+        detail = f"not UTF-8: {exc.reason} at byte {exc.start}"
+        return EventRejected("invalid_encoding", detail, scanned_event_id(raw))
     try:
         doc = _DECODER.decode(text)
     except _NumberRefused as exc:
-        return EventRejected("invalid_value", f"unacceptable number: {exc}"[:300])
+        return EventRejected("invalid_value", f"unacceptable number: {exc}"[:300], scanned_event_id(raw))
     except (ValueError, RecursionError) as exc:
-        return EventRejected("invalid_json", f"not JSON: {exc}"[:300])
+        return EventRejected("invalid_json", f"not JSON: {exc}"[:300], scanned_event_id(raw))
     if not isinstance(doc, dict):
         return EventRejected("not_an_object", f"event is a JSON {type(doc).__name__}, not an object")
     event_id = doc.get("event_id") if isinstance(doc.get("event_id"), str) else None
@@ -187,6 +189,27 @@ def parse_event(
     except fastjsonschema.JsonSchemaValueException as error:
         return _schema_rejection(error, event_id)
     return _build_event(doc, raw, max_media_bytes, received_at, tuple(normalised))
+
+
+# An "event_id" key and its string value in raw JSON (a quote inside a JSON string is escaped, so this
+# finds keys only). Bounded: an identifier longer than this is not read.
+_EVENT_ID_KEY: Final = re.compile(rb'"event_id"\s*:\s*"((?:[^"\\\x00-\x1f]|\\.){1,512})"')
+# An oversize event is scanned this far for its identifier, no further.
+_EVENT_ID_SCAN_BYTES: Final = 4 << 20
+
+
+def scanned_event_id(raw: bytes) -> str | None:
+    """The ``event_id`` of an event that could not be parsed (oversize, not UTF-8, not JSON), read from
+    the first ``"event_id": "..."`` in its bytes, so that its dead letter still names it; None when there
+    is none. Best effort: in a document that does not parse, the first such key is taken as the event's."""
+    match = _EVENT_ID_KEY.search(raw, 0, _EVENT_ID_SCAN_BYTES)
+    if match is None:
+        return None
+    try:
+        value = json.loads(b'"' + match.group(1) + b'"')
+    except ValueError:  # a bad escape, or bytes that are not UTF-8
+        value = match.group(1).decode("utf-8", "backslashreplace")
+    return printable(value) if isinstance(value, str) and value else None
 
 
 def printable(value: str | None) -> str | None:

@@ -138,11 +138,12 @@ def test_odd_encodings_are_dead_lettered_with_a_reason() -> None:
 @pytest.mark.parametrize(
     ("fragment", "reason", "detail", "event_id"),
     [
-        # Refused while reading: the document (and its id) never exists; the dead letter keeps the bytes.
-        ("1" * 5000, "invalid_value", "an integer of 5000 characters", None),
-        ("NaN", "invalid_value", "NaN is not JSON", None),
-        ("1e999", "invalid_value", "out of range", None),
-        ("[" * 1200 + "]" * 1200, "invalid_json", "recursion", None),
+        # Refused while reading: the document never exists, but its id is found in the bytes for the
+        # dead letter, which keeps them.
+        ("1" * 5000, "invalid_value", "an integer of 5000 characters", "hostile-1"),
+        ("NaN", "invalid_value", "NaN is not JSON", "hostile-1"),
+        ("1e999", "invalid_value", "out of range", "hostile-1"),
+        ("[" * 1200 + "]" * 1200, "invalid_json", "recursion", "hostile-1"),
         ("[" * 40 + "]" * 40, "invalid_value", "nested 41 levels deep", "hostile-1"),
     ],
 )

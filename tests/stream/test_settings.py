@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from stream.core.records import EventRejected, parse_event
 from stream.settings import SETTINGS, Settings, markdown_table
 from tests.fixtures import REPO
 
@@ -65,3 +66,25 @@ def test_a_classifier_factory_replaces_the_bundled_model() -> None:
         build_context(Settings.from_env({"HUIYAN_CLASSIFIER_FACTORY": "tests.fixtures.classifiers"}))
     with pytest.raises(ValueError, match="has no name, version, categories, predict_detailed"):
         build_context(Settings.from_env({"HUIYAN_CLASSIFIER_FACTORY": "builtins:repr"}))
+
+
+def test_a_media_item_at_the_media_limit_always_fits_the_event_limit() -> None:
+    from tests.fixtures.events import event_bytes
+    from tests.fixtures.labels import media_fields
+
+    settings = Settings.from_env({})
+    png = b"\x89PNG\r\n\x1a\n" + bytes(settings.max_media_bytes - 8)
+    raw = event_bytes("at-the-limit", text="生成的图片说明" * 50, **media_fields(png))
+    parsed = parse_event(
+        raw, max_event_bytes=settings.max_event_bytes, max_media_bytes=settings.max_media_bytes
+    )
+    assert not isinstance(parsed, EventRejected), parsed
+    with pytest.raises(ValueError, match=r"HUIYAN_MAX_MEDIA_BYTES .* does not fit HUIYAN_MAX_EVENT_BYTES"):
+        Settings.from_env({"HUIYAN_MAX_MEDIA_BYTES": str(settings.max_media_bytes + 3)})
+    Settings.from_env(
+        {
+            "HUIYAN_MAX_MEDIA_BYTES": "2000000",
+            "HUIYAN_MAX_EVENT_BYTES": "2800000",
+            "HUIYAN_KAFKA_MAX_MESSAGE_BYTES": "3000000",
+        }
+    )  # raised together: consistent

@@ -114,3 +114,26 @@ def test_bundled_samples_parse_or_reject_as_documented() -> None:
         "missing_field",
         "invalid_value",
     ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        pytest.param(b'{"event_id": "evt-12", "text": "cut off in the mid', "invalid_json", id="truncated"),
+        pytest.param(b'{"event_id": "evt-12", "text": "\xff\xfe"}', "invalid_encoding", id="not-utf8"),
+        pytest.param(b'{"event_id": "evt-12", "n": 1' + b"0" * 900 + b"}", "invalid_value", id="number"),
+        pytest.param(b'{"text": "' + b"x" * 2048 + b'", "event_id": "evt-12"}', "oversize", id="oversize"),
+    ],
+)
+def test_an_event_that_cannot_be_parsed_still_names_its_event_id(raw: bytes, reason: str) -> None:
+    rejected = parse_event(raw, max_event_bytes=1024, max_media_bytes=512)
+    assert isinstance(rejected, EventRejected)
+    assert (rejected.reason, rejected.event_id) == (reason, "evt-12")
+
+
+def test_the_event_id_scan_reads_keys_not_text_that_looks_like_one() -> None:
+    raw = b'{"text": "say \\"event_id\\": \\"fake\\"", "event_id": "real-\\u4e2d", "x": '
+    rejected = parse_event(raw, max_event_bytes=1024, max_media_bytes=512)
+    assert isinstance(rejected, EventRejected) and rejected.event_id == "real-中"
+    nothing = parse_event(b'{"text": "no id here", ', max_event_bytes=1024, max_media_bytes=512)
+    assert isinstance(nothing, EventRejected) and nothing.event_id is None
