@@ -38,8 +38,9 @@ DEAD_LETTER_HEADROOM = 65_536
 SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 
 
-# Room in an event for everything but its base64 media: identifiers, text, labels, producer fields.
-MEDIA_EVENT_HEADROOM: Final = 65_536
+# Room in an event for its required fields beside its base64 media (identifiers, labels, producer, a
+# short text). The defaults leave 64 KiB.
+MEDIA_EVENT_HEADROOM: Final = 4_096
 
 
 def media_event_bytes(media_bytes: int) -> int:
@@ -243,8 +244,9 @@ class Settings:
         "HUIYAN_MAX_MEDIA_BYTES",
         737_280,
         "Largest inline media accepted after base64 decoding, in bytes (720 KiB). Base64 grows it by a "
-        "third: with 64 KiB for the other fields its event must fit `HUIYAN_MAX_EVENT_BYTES`, which "
-        "start-up checks, so a media item under this limit is never refused as an oversize event.",
+        "third: an item at the default limit makes an event of 960 KiB, 64 KiB under the default "
+        "`HUIYAN_MAX_EVENT_BYTES`. Start-up refuses a media limit whose base64, with 4 KiB for the "
+        "event's other fields, would not fit the event limit.",
         parse=_positive_int,
     )
     policy_file: str = setting(

@@ -201,7 +201,11 @@ java_cmd() { local cmd; mapfile -t cmd < <(java_args); "${cmd[@]}" "$@"; }
 format_storage() {
   formatted && return 0
   local cid name scram=()
-  cid="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+  # An id that starts with "-" reads as an option to the storage tool (1 in 64): draw again, as Kafka's
+  # own Uuid.randomUuid does.
+  cid="$(python3 -c 'import base64,uuid
+while (c := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(c)')"
   say "formatting storage in $home/data (cluster id $cid)"
   # Static quorum (controller.quorum.voters): format without --standalone.
   if [[ "$security" == sasl_ssl ]]; then
