@@ -469,11 +469,11 @@ class Settings:
                 f"({settings.kafka_max_message_bytes}), the brokers' limit: an event must fit in a dead "
                 "letter with its headers"
             )
-        if media_event_bytes(settings.max_media_bytes) > settings.max_event_bytes:
+        if (needed := media_event_bytes(settings.max_media_bytes)) > settings.max_event_bytes:
             raise ValueError(
                 f"HUIYAN_MAX_MEDIA_BYTES ({settings.max_media_bytes}) does not fit HUIYAN_MAX_EVENT_BYTES "
                 f"({settings.max_event_bytes}): base64 makes a media item at the limit "
-                f"{4 * -(-settings.max_media_bytes // 3)} bytes, and its event needs "
+                f"{needed - MEDIA_EVENT_HEADROOM} bytes, and its event needs "
                 f"{MEDIA_EVENT_HEADROOM} more for its other fields; lower the media limit to at most "
                 f"{(settings.max_event_bytes - MEDIA_EVENT_HEADROOM) // 4 * 3} or raise the event limit"
             )

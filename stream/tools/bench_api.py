@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from stream.api.keys import add_key
-from stream.tools.deployment import Deployment, free_port, isolated_env
+from stream.tools.deployment import Deployment, free_port, isolated_env, wait_until_ready
 
 CLIENTS = 16
 RATES = (50, 100, 200)
@@ -162,19 +162,7 @@ def bench_api(texts: list[str], broker: str, workdir: Path, *, max_requests: int
 
 
 def _wait_ready(port: int, process: Any, deployment: Deployment) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"huiyan serve exited: {deployment.log(len(deployment.processes) - 1)[-2000:]}"
-            )
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("huiyan serve did not become ready within 120 s")
+    why = wait_until_ready(f"http://127.0.0.1:{port}/readyz", process, 120)
+    if why is not None:
+        log = deployment.log(len(deployment.processes) - 1)[-2000:]
+        raise RuntimeError(f"huiyan serve {why}: {log}")

@@ -12,6 +12,8 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +30,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_ready(
+    url: str, process: subprocess.Popen[bytes], timeout_s: float, interval_s: float = 0.5
+) -> str | None:
+    """Polls ``url`` until it answers 200; None then, or why not: ``process`` exited, or the time ran out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if (status := process.poll()) is not None:
+            return f"exited with status {status}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return None
+        except OSError:
+            pass
+        time.sleep(interval_s)
+    return f"not ready within {timeout_s:g} s"
 
 
 def isolated_env(broker: str, prefix: str, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -38,7 +38,6 @@ class DemoPrometheus:
 
     def __init__(self, settings: Settings, binary: str) -> None:
         workdir = Path(settings.data_dir) / "prometheus"
-        workdir.mkdir(parents=True, exist_ok=True)
         self.port = DEFAULT_PORT if _free(DEFAULT_PORT) else free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # deploy/prometheus/prometheus.yml with the demo's targets, rules by absolute path, 5 s scrapes.
@@ -52,19 +51,7 @@ class DemoPrometheus:
         config["scrape_configs"] = [
             {"job_name": job, "static_configs": [{"targets": [target]}]} for job, target in targets.items()
         ]
-        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
-        self.log_path = workdir / "prometheus.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={workdir / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.process, self.log_path = launch_prometheus(binary, workdir, config, self.port)
         with (Path(settings.data_dir) / "demo-lag.log").open("wb") as log:
             self.lag = subprocess.Popen(
                 [sys.executable, "-m", "stream.cli", "lag", "--serve"], stdout=log, stderr=subprocess.STDOUT
@@ -150,6 +137,28 @@ class DemoPrometheus:
 
     def pids(self) -> str:
         return f"Prometheus pid {self.process.pid} on {self.url}, lag reporter pid {self.lag.pid}"
+
+
+def launch_prometheus(
+    binary: str, workdir: Path, config: dict[str, Any], port: int
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Starts ``binary`` with ``config`` (written to ``workdir``), its data in ``workdir``, listening on
+    127.0.0.1:``port``; returns the process and the path of its log."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    log_path = workdir / "prometheus.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return process, log_path
 
 
 def _free(port: int) -> bool:

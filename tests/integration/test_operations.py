@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kafka import KafkaProducer
 
 from stream.kafka.auth import kafka_python_options
@@ -28,7 +27,7 @@ from stream.kafka.lag import LagReader
 from stream.tools.deployment import REPO, free_port
 from tests.fixtures.events import event_bytes
 from tests.fixtures.kafka import Deployment, run_huiyan
-from tests.fixtures.prometheus import RULES, Prometheus, prometheus_binary
+from tests.fixtures.prometheus import Prometheus, prometheus_binary, rules
 
 LIVE = """
 name: ops-live
@@ -95,15 +94,6 @@ def _dashboard_queries() -> list[tuple[str, str, str]]:
     return found
 
 
-def _rule_docs() -> list[dict[str, Any]]:
-    return [
-        rule
-        for path in sorted(RULES.glob("*.yml"))
-        for group in yaml.safe_load(path.read_text("utf-8"))["groups"]
-        for rule in group["rules"]
-    ]
-
-
 def _wait(what: str, check: Any, timeout_s: float, prometheus: Prometheus) -> Any:
     """Polls ``check()`` until it is done: a collection of what is still missing, done when empty, or
     a truth value. Fails with the last answer and Prometheus' log after ``timeout_s``."""
@@ -155,7 +145,7 @@ def test_rules_and_dashboards_run_on_prometheus_scraping_a_worker_and_its_alerts
     try:
         # Every rule is loaded and evaluates without error.
         loaded = {r["name"] for r in prometheus.rules()}
-        assert loaded == {r.get("record") or r.get("alert") for r in _rule_docs()}
+        assert loaded == {r.get("record") or r.get("alert") for r in rules()}
 
         def rule_errors() -> list[str]:
             return [
@@ -167,7 +157,7 @@ def test_rules_and_dashboards_run_on_prometheus_scraping_a_worker_and_its_alerts
         _wait("every rule healthy", rule_errors, 30, prometheus)
 
         # Every recorded series and every dashboard query returns data under this traffic.
-        recorded = [r["record"] for r in _rule_docs() if "record" in r]
+        recorded = [r["record"] for r in rules() if "record" in r]
         queries = _dashboard_queries()
 
         def empty() -> list[str]:
@@ -179,7 +169,7 @@ def test_rules_and_dashboards_run_on_prometheus_scraping_a_worker_and_its_alerts
 
         _wait("data from every recorded series and dashboard query", empty, 120, prometheus)
         # Each alert expression is valid PromQL on live data (whether it holds is the unit tests' part).
-        for rule in _rule_docs():
+        for rule in rules():
             if "alert" in rule:
                 prometheus.query(rule["expr"])
 

@@ -15,11 +15,10 @@ from typing import Any
 
 import yaml
 
-from stream.metrics import Metrics
+from tests.fixtures.prometheus import known_metric_names, rules
 
 REPO = Path(__file__).resolve().parents[2]
 GRAFANA = REPO / "deploy" / "grafana"
-RULES = REPO / "deploy" / "prometheus" / "rules"
 # A PromQL metric name of ours: huiyan_* or a recorded huiyan:* series.
 METRIC = re.compile(r"\bhuiyan[a-z0-9_:]*")
 
@@ -37,32 +36,6 @@ def _dashboards() -> dict[str, dict[str, Any]]:
     return {p.name: json.loads(p.read_text("utf-8")) for p in sorted((GRAFANA / "dashboards").glob("*.json"))}
 
 
-def _served_names() -> set[str]:
-    """Every series name a worker's registry can serve (counters with _total, histograms with their
-    _bucket, _sum and _count), whether or not it has a sample yet."""
-    metrics = Metrics()
-    metrics.watch_classifier_calls(dict, ["x"])
-    metrics.watch_strike_book(lambda: 0)
-    names = set()
-    for family in metrics.registry.collect():
-        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(family.type, [""])
-        names.update(family.name + suffix for suffix in suffixes)
-    return names
-
-
-def _recorded_names() -> set[str]:
-    doc = yaml.safe_load((RULES / "slo.yml").read_text("utf-8"))
-    return {rule["record"] for group in doc["groups"] for rule in group["rules"]}
-
-
-def _rule_exprs() -> list[str]:
-    exprs = []
-    for path in sorted(RULES.glob("*.yml")):
-        for group in yaml.safe_load(path.read_text("utf-8"))["groups"]:
-            exprs += [rule["expr"] for rule in group["rules"]]
-    return exprs
-
-
 def _targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [t for p in doc["panels"] for t in p.get("targets", [])]
 
@@ -74,8 +47,9 @@ def test_the_committed_dashboards_are_what_the_generator_writes() -> None:
 
 
 def test_every_query_names_only_metrics_a_worker_serves_or_a_rule_records() -> None:
-    known = _served_names() | _recorded_names()
-    exprs = [t["expr"] for doc in _dashboards().values() for t in _targets(doc)] + _rule_exprs()
+    known = known_metric_names()
+    exprs = [t["expr"] for doc in _dashboards().values() for t in _targets(doc)]
+    exprs += [rule["expr"] for rule in rules()]
     unknown = {name for expr in exprs for name in METRIC.findall(re.sub(r"\"[^\"]*\"", "", expr))} - known
     assert not unknown, f"queries name metrics nobody serves: {sorted(unknown)}"
     # And the check itself sees a typo.

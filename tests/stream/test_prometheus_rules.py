@@ -4,44 +4,30 @@ and is tested both firing and silent."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
-import pytest
 import yaml
+
+from tests.fixtures.prometheus import alerts, prometheus_binary
 
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = REPO / "deploy" / "prometheus"
 RULES = sorted(PROMETHEUS.glob("rules/*.yml"))
 RULE_TESTS = sorted(PROMETHEUS.glob("tests/*.yml"))
-ALERTS = PROMETHEUS / "rules" / "alerts.yml"
 RUNBOOK = re.compile(r"docs/runbooks/(?P<name>[A-Za-z]+)\.md")
 
 
 def promtool(*args: str | Path) -> None:
     """Runs ``promtool args`` in the repository and fails with its output unless it succeeds; skips
     where promtool is not installed (fails instead under HUIYAN_REQUIRE_PROMETHEUS=1)."""
-    found = shutil.which("promtool")
-    if found is None:
-        message = "no promtool: apt-get install prometheus (Debian's package brings it)"
-        if os.environ.get("HUIYAN_REQUIRE_PROMETHEUS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    found = prometheus_binary("promtool")
     relative = [str(arg.relative_to(REPO)) if isinstance(arg, Path) else arg for arg in args]
     done = subprocess.run(
         [found, *relative], cwd=REPO, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, f"promtool {' '.join(relative)}:\n{done.stdout}{done.stderr}"
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    """The alerting rules of alerts.yml."""
-    groups = yaml.safe_load(ALERTS.read_text("utf-8"))["groups"]
-    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 
 def _tested_alerts() -> tuple[set[str], set[str]]:
@@ -77,9 +63,9 @@ def test_rules_pass_their_unit_tests() -> None:
 def test_every_alert_has_a_severity_and_a_runbook() -> None:
     """Each alert says how urgent it is and links its runbook, docs/runbooks/<alert>.md (the two burn-rate
     alerts of one objective, <alert> less Fast/Slow, share one)."""
-    rules = alert_rules()
-    assert len(rules) >= 13
-    for rule in rules:
+    found = alerts()
+    assert len(found) >= 13
+    for rule in found:
         name = rule["alert"]
         assert rule.get("labels", {}).get("severity") in {"critical", "warning"}, name
         link = RUNBOOK.fullmatch(rule.get("annotations", {}).get("runbook_url", ""))
@@ -90,7 +76,7 @@ def test_every_alert_has_a_severity_and_a_runbook() -> None:
 def test_every_alert_is_tested_firing_and_silent() -> None:
     """A new alert without unit tests fails here: each alert of alerts.yml has a case where it fires and one
     where it does not, and no case names an alert that alerts.yml lacks (such a case would pass silently)."""
-    names = {rule["alert"] for rule in alert_rules()}
+    names = {rule["alert"] for rule in alerts()}
     firing, silent = _tested_alerts()
     assert names - firing == set(), "never tested firing"
     assert names - silent == set(), "never tested silent"

@@ -7,43 +7,22 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from stream.cli import main
-from stream.metrics import Metrics
 from stream.settings import SETTINGS
+from tests.fixtures.prometheus import alerts, known_metric_names
 
 REPO = Path(__file__).resolve().parents[2]
 RUNBOOKS = REPO / "docs" / "runbooks"
-RULES = REPO / "deploy" / "prometheus" / "rules"
 SECTIONS = ("What it means", "How to confirm", "What to do", "Rolling back a policy", "When it clears")
-
-
-def _alerts() -> list[dict[str, object]]:
-    doc = yaml.safe_load((RULES / "alerts.yml").read_text("utf-8"))
-    return [rule for group in doc["groups"] for rule in group["rules"] if "alert" in rule]
 
 
 def _pages() -> dict[str, str]:
     return {p.name: p.read_text("utf-8") for p in sorted(RUNBOOKS.glob("*.md")) if p.name != "README.md"}
 
 
-def _known_metrics() -> set[str]:
-    metrics = Metrics()
-    metrics.watch_classifier_calls(dict, ["x"])
-    metrics.watch_strike_book(lambda: 0)
-    names = set()
-    for family in metrics.registry.collect():
-        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(family.type, [""])
-        names.update(family.name + suffix for suffix in suffixes)
-    recorded = yaml.safe_load((RULES / "slo.yml").read_text("utf-8"))
-    names.update(r["record"] for g in recorded["groups"] for r in g["rules"])
-    return names
-
-
 def test_every_alert_links_a_page_that_exists_and_every_page_is_linked() -> None:
     linked = set()
-    for alert in _alerts():
+    for alert in alerts():
         url = alert["annotations"]["runbook_url"]  # type: ignore[index]
         assert re.fullmatch(r"docs/runbooks/\w+\.md", url), url
         assert (REPO / url).is_file(), f"{alert['alert']}: {url} does not exist"
@@ -70,7 +49,7 @@ def test_every_command_a_runbook_names_exists() -> None:
 
 
 def test_every_metric_and_setting_a_runbook_names_exists() -> None:
-    known = _known_metrics()
+    known = known_metric_names()
     settings = {s.env for s in SETTINGS}
     for name, text in _pages().items():
         for metric in re.findall(r"\bhuiyan[_:][a-z0-9_:<>]+", text):
