@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from prometheus_client.core import CounterMetricFamily, Metric
 
 from classifiers.content import CONTENT_TYPES
-from classifiers.labels.codes import FINDING_CODES
+from classifiers.labels.codes import FINDING_CODES, JUDGED_LABELS
 from classifiers.labels.findings import LABEL_STATUSES
 from stream import __version__
 from stream.core.records import Decision
@@ -192,9 +192,16 @@ class Metrics:
         # Label checks, strikes, classifier calls, consumer lag.
         self.label_status = Counter(
             "huiyan_label_status",
-            "Decisions by the status of the event's labels (compliant, noncompliant, not_found, "
-            "inconclusive) and content type",
+            "Decisions by the overall label status (compliant, noncompliant, not_found, inconclusive) "
+            "and content type",
             ["status", "content_type"],
+            registry=self.registry,
+        )
+        self.label_verdicts = Counter(
+            "huiyan_label_verdicts",
+            "Decisions by each label's own verdict: label is implicit or explicit, status as for "
+            "huiyan_label_status",
+            ["label", "status", "content_type"],
             registry=self.registry,
         )
         self.strikes = Counter(
@@ -240,6 +247,8 @@ class Metrics:
         for status in LABEL_STATUSES:
             for content_type in CONTENT_TYPES:
                 self.label_status.labels(status, content_type)
+                for judged in JUDGED_LABELS:
+                    self.label_verdicts.labels(judged, status, content_type)
         for kind in ("decisions", "dead_letters", "shadow_decisions", "strikes"):
             self.send_retries.labels(kind)
         for slot in ("live", "shadow", "unknown"):
@@ -345,6 +354,12 @@ class Metrics:
             tenant = self.tenant_label(decision.tenant, named_tenants)
             self.tenant_decisions.labels(tenant, decision.action).inc()
             self.label_status.labels(decision.label_status, decision.content_type).inc()
+            self.label_verdicts.labels(
+                "implicit", decision.implicit_label_status, decision.content_type
+            ).inc()
+            self.label_verdicts.labels(
+                "explicit", decision.explicit_label_status, decision.content_type
+            ).inc()
             strongest = max(
                 (r for r in decision.reasons if r.action == decision.action),
                 default=None,

@@ -12,12 +12,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from classifiers.labels.findings import LabelFinding, Severity
 
 # The decision reason category a finding belongs to (a subset of stream.core.vocab.ReasonCategory).
 FindingCategory = Literal["label", "consent"]
+# Which of the two labels a finding judges: the implicit one (file metadata, declared or read from the
+# bytes, and the provenance beside it) or the explicit one (what a person sees or hears).
+JudgedLabel = Literal["implicit", "explicit"]
+JUDGED_LABELS: Final = get_args(JudgedLabel)
+
+# The code prefixes of each label's findings; the other codes (consent, the propagator's own duty) count
+# only towards the overall status.
+_PREFIXES_OF: Final[Mapping[JudgedLabel, tuple[str, ...]]] = {
+    "implicit": ("implicit_label_", "provider_code_", "file_label_", "provenance_", "c2pa_", "media_"),
+    "explicit": ("explicit_label_",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +43,14 @@ class FindingCode:
     # True when the finding says a fact needed to judge compliance is missing: with no violation it
     # makes the label status "inconclusive" rather than "compliant".
     undecided: bool = False
+
+    @property
+    def judges(self) -> JudgedLabel | None:
+        """The label this finding judges; None for consent and the propagator's own duty."""
+        for label, prefixes in _PREFIXES_OF.items():
+            if self.code.startswith(prefixes):
+                return label
+        return None
 
 
 _PROVISIONS_16 = "Deep Synthesis Provisions Art. 16; Labeling Measures Art. 5"

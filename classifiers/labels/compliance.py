@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from classifiers.content import ContentEvent
 from classifiers.labels.codes import FINDING_CODES, finding
@@ -25,13 +26,35 @@ from classifiers.labels.notice import decide_notice, propagator_metadata
 
 @dataclass(frozen=True, slots=True)
 class LabelReport:
-    """Everything the label checks say about one event."""
+    """Everything the label checks say about one event: each label's own verdict and the overall one."""
 
     findings: tuple[LabelFinding, ...]
+    # The implicit label's verdict: the AIGC metadata declared in the event or read from the file, and
+    # the C2PA / IPTC provenance beside it.
+    implicit_status: LabelStatus
+    # The explicit label's verdict: the prompt a person sees or hears (declared, in the text, in pixels).
+    explicit_status: LabelStatus
+    # Both labels and the platform's own duties together (consent findings do not count).
     status: LabelStatus
     notice: Notice
     # The seven AIGC fields the platform writes as propagator; None when the notice level is "none".
     propagator_metadata: dict[str, str] | None
+
+
+# Findings that say the implicit label is there but cannot be relied on for the notice: it is malformed
+# (an Annex E element missing or invalid), duplicated, unreadable, or altered or forged (Deep Synthesis
+# Provisions Art. 18). A valid label's warnings (a numeric Label, a bare provider name) do not count.
+_UNRELIABLE: Final = frozenset(
+    {
+        "implicit_label_missing_field",
+        "implicit_label_invalid_value",
+        "file_label_unparseable",
+        "file_label_duplicate",
+        "file_label_mismatch",
+        "file_label_altered",
+        "file_label_signature_invalid",
+    }
+)
 
 
 def check_event_labels(
@@ -52,16 +75,25 @@ def check_event_labels(
     in_file = check_file_labels(event, signing_keys=signing_keys, c2pa_trust_anchors=c2pa_trust_anchors)
     implicit_findings = list(implicit.findings)
     effective = implicit
+    found_in_file = in_file is not None and in_file.found
     if in_file is not None and in_file.found:
         if not implicit.declared:
             # The file carries the label the event did not repeat: the label exists (GB 45438-2025 6.1).
             implicit_findings = [f for f in implicit_findings if f.code != "implicit_label_missing"]
         if in_file.record is not None and in_file.record.attribute is not None:
             effective = in_file.record
-    notice = decide_notice(event, effective, explicit)
-    metadata = propagator_metadata(event, notice, effective, platform_code)
     file_findings = in_file.findings if in_file is not None else ()
     findings = [*implicit_findings, *file_findings, *explicit.findings, *consent]
+    unreliable = [f for f in findings if f.code in _UNRELIABLE]
+    ai_claim = in_file is not None and in_file.ai_claim
+    notice = decide_notice(
+        event,
+        effective,
+        explicit,
+        unreliable=unreliable[0] if unreliable else None,
+        ai_provenance=ai_claim and not found_in_file and not implicit.declared,
+    )
+    metadata = propagator_metadata(event, notice, effective, platform_code)
     if metadata is not None and not platform_code:
         # Labeling Measures Art. 6 last paragraph: the propagator writes its own name or code.
         findings.append(
@@ -71,20 +103,38 @@ def check_event_labels(
                 field="ContentPropagator",
             )
         )
-    found_in_file = in_file is not None and in_file.found
-    status = label_status(findings, label_found=implicit.declared or explicit.found or found_in_file)
-    if status == "not_found" and in_file is not None and not in_file.complete:
-        status = "inconclusive"  # part of the file could not be read: a label there is not ruled out
-    return LabelReport(findings=tuple(findings), status=status, notice=notice, propagator_metadata=metadata)
+    # AI provenance without a GB label is a label that is there and wrong, not no label at all.
+    implicit_found = implicit.declared or found_in_file or ai_claim
+    file_incomplete = in_file is not None and not in_file.complete
+    implicit_status = label_status(
+        [f for f in findings if FINDING_CODES[f.code].judges == "implicit"],
+        label_found=implicit_found,
+        unread_part=file_incomplete,
+    )
+    explicit_status = label_status(
+        [f for f in findings if FINDING_CODES[f.code].judges == "explicit"], label_found=explicit.found
+    )
+    status = label_status(findings, label_found=implicit_found or explicit.found, unread_part=file_incomplete)
+    return LabelReport(
+        findings=tuple(findings),
+        implicit_status=implicit_status,
+        explicit_status=explicit_status,
+        status=status,
+        notice=notice,
+        propagator_metadata=metadata,
+    )
 
 
-def label_status(findings: Sequence[LabelFinding], *, label_found: bool) -> LabelStatus:
+def label_status(
+    findings: Sequence[LabelFinding], *, label_found: bool, unread_part: bool = False
+) -> LabelStatus:
     """The label status from the label findings; consent findings do not count.
 
-    "not_found" is not "compliant": with no label declared or found there is nothing to approve.
+    "not_found" is not "compliant": with no label declared or found there is nothing to approve. With
+    part of the file unread (``unread_part``) a label there is not ruled out: "inconclusive" instead.
     """
     if not label_found:
-        return "not_found"
+        return "inconclusive" if unread_part else "not_found"
     label_findings = [f for f in findings if FINDING_CODES[f.code].category == "label"]
     if any(f.severity == "violation" for f in label_findings):
         return "noncompliant"

@@ -13,7 +13,7 @@ from typing import Final
 
 from classifiers.content import AIGC_FIELDS, ContentEvent
 from classifiers.labels.explicit import ExplicitLabelCheck
-from classifiers.labels.findings import Notice, NoticeLevel
+from classifiers.labels.findings import LabelFinding, Notice, NoticeLevel
 from classifiers.labels.implicit import AigcAttribute, ImplicitLabelCheck
 
 NOTICE_TEXTS: Final[Mapping[NoticeLevel, str | None]] = {
@@ -35,13 +35,37 @@ _ATTRIBUTE_OF_LEVEL: Final[Mapping[NoticeLevel, AigcAttribute]] = {
 }
 
 
-def decide_notice(event: ContentEvent, implicit: ImplicitLabelCheck, explicit: ExplicitLabelCheck) -> Notice:
-    """Labeling Measures Art. 6(1)-(3), in that order of precedence."""
-    if implicit.attribute is not None:
+def decide_notice(
+    event: ContentEvent,
+    implicit: ImplicitLabelCheck,
+    explicit: ExplicitLabelCheck,
+    *,
+    unreliable: LabelFinding | None = None,
+    ai_provenance: bool = False,
+) -> Notice:
+    """Labeling Measures Art. 6(1)-(3), in that order of precedence.
+
+    ``unreliable`` is the first finding that says the implicit label is there but malformed, duplicated,
+    unreadable or altered; ``ai_provenance`` says C2PA / IPTC metadata claims generative AI and there is
+    no GB 45438 label. Our reading, where the Measures are silent: Art. 6(1) rests on an implicit label
+    that meets the standard (GB 45438-2025 Annex E, one per file, unaltered), so only such a label's Label
+    sets the notice; a defective label and a foreign provenance claim are generation traces the platform
+    found itself, Art. 6(3), whatever the event declares.
+    """
+    if implicit.attribute is not None and unreliable is None:
         # Art. 6(1): the metadata marks the content; "2"/"3" carry an upstream platform's judgement on.
         level = _LEVEL_OF_ATTRIBUTE[implicit.attribute]
         basis = f"Labeling Measures Art. 6(1): implicit label Label={implicit.attribute} {implicit.evidence}"
         return Notice(level, NOTICE_TEXTS[level], basis)
+    if unreliable is not None:
+        basis = (
+            "Labeling Measures Art. 6(3): the implicit label cannot be relied on "
+            f"({unreliable.code}: {unreliable.message})"
+        )
+        return Notice("suspected", NOTICE_TEXTS["suspected"], basis[:400])
+    if ai_provenance:
+        basis = "Labeling Measures Art. 6(3): C2PA / IPTC metadata says generative AI; no GB 45438 label"
+        return Notice("suspected", NOTICE_TEXTS["suspected"], basis)
     if event.declared_ai_generated is not False:
         # Art. 6(2): an event on the generated-content topic is its producer's declaration (absent = true).
         how = "declared_ai_generated=true" if event.declared_ai_generated else "declared_ai_generated absent"

@@ -232,8 +232,17 @@ FLEET = [
             ),
             Panel(
                 "Label status",
-                "Decisions by the status of the event's required labels (GB 45438-2025).",
-                [Query(f"sum by (status) (rate(huiyan_label_status_total{W}{RATE}))", "{{status}}")],
+                "Decisions by the overall label status, and by each label's own verdict: the implicit "
+                "label (file metadata) and the explicit label (what a person sees), GB 45438-2025.",
+                [
+                    Query(
+                        f"sum by (status) (rate(huiyan_label_status_total{W}{RATE}))", "overall {{status}}"
+                    ),
+                    Query(
+                        f"sum by (label, status) (rate(huiyan_label_verdicts_total{W}{RATE}))",
+                        "{{label}} {{status}}",
+                    ),
+                ],
                 unit="ops",
                 width=8,
                 stacked=True,

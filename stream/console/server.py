@@ -46,7 +46,8 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "title": "慧眼 控制台", "overview": "概览", "decisions": "决定", "review": "审核队列", "thresholds": "阈值",
         "stats": "审核统计", "logout": "退出", "login": "登录", "user": "用户名", "password": "密码",
         "bad_login": "用户名或密码错误", "per_hour": "每小时决定数（按动作）", "top_reasons": "主要原因",
-        "label_status": "标识状态", "tenants": "租户与场景", "filter": "筛选", "none": "无",
+        "label_status": "标识状态", "overall": "总体", "implicit_label": "隐式标识",
+        "explicit_label": "显式标识", "tenants": "租户与场景", "filter": "筛选", "none": "无",
         "reasons": "原因", "scores": "分数", "findings": "标识检查", "notice": "提示", "provenance": "来源",
         "shadow": "影子策略的决定", "violation": "违规 (v)", "no_violation": "不违规 (n)", "escalate": "升级 (e)",
         "note": "备注", "empty_queue": "队列为空", "category": "类别", "flag": "标记阈值", "block": "拦截阈值",
@@ -61,7 +62,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "thresholds": "Thresholds", "stats": "Review statistics", "logout": "Log out", "login": "Log in",
         "user": "User", "password": "Password", "bad_login": "Wrong user or password",
         "per_hour": "Decisions per hour, by action", "top_reasons": "Top reasons", "label_status": "Label status",
-        "tenants": "Tenants and scenes", "filter": "Filter", "none": "none", "reasons": "Reasons",
+        "overall": "Overall", "implicit_label": "Implicit label", "explicit_label": "Explicit label", "tenants": "Tenants and scenes", "filter": "Filter", "none": "none", "reasons": "Reasons",
         "scores": "Scores", "findings": "Label findings", "notice": "Notice", "provenance": "Provenance",
         "shadow": "The shadow policy's decision", "violation": "Violation (v)", "no_violation": "No violation (n)",
         "escalate": "Escalate (e)", "note": "Note", "empty_queue": "The queue is empty", "category": "Category",
@@ -233,13 +234,14 @@ class Console:
         t = _text(request)
         per_hour: dict[str, Counter[str]] = {}
         reasons: Counter[str] = Counter()
-        statuses: Counter[str] = Counter()
+        statuses: dict[str, Counter[str]] = {field: Counter() for field in _VERDICT_FIELDS}
         scopes: Counter[tuple[str, str]] = Counter()
         for row in self._decisions():
             hour = row["at"][:13]
             per_hour.setdefault(hour, Counter())[row["action"]] += 1
             reasons.update(r["code"] for r in row["decision"]["reasons"])
-            statuses[row["decision"].get("label_status", "?")] += 1
+            for field, counter in statuses.items():
+                counter[row["decision"].get(field, "?")] += 1
             scopes[(row["tenant"], row["scene"])] += 1
         hours = sorted(per_hour)
         data = {
@@ -255,7 +257,7 @@ class Console:
 <script>new Chart(document.getElementById("per-hour"), {{type: "bar", data: {json.dumps(data)},
  options: {{animation: false, scales: {{x: {{stacked: true}}, y: {{stacked: true}}}}}}}});</script>
 <div class="columns"><section><h2>{t["top_reasons"]}</h2>{_table(reasons.most_common(10))}</section>
-<section><h2>{t["label_status"]}</h2>{_table(statuses.most_common())}</section>
+<section><h2>{t["label_status"]}</h2>{_verdicts_table(statuses, t)}</section>
 <section><h2>{t["tenants"]}</h2>{_table([(f"{a} / {b}", n) for (a, b), n in scopes.most_common(20)])}</section>
 </div>"""
         return _page(request, t["overview"], body, request[SESSION])
@@ -506,6 +508,27 @@ def _reasons_html(doc: dict[str, Any]) -> str:
     return f'<ul class="reasons">{items}</ul>'
 
 
+# The decision's overall label status and each label's own verdict, with the console's word for each.
+_VERDICT_FIELDS: Final = {
+    "label_status": "overall",
+    "implicit_label_status": "implicit_label",
+    "explicit_label_status": "explicit_label",
+}
+
+
+def _verdicts_table(statuses: dict[str, Counter[str]], t: dict[str, str]) -> str:
+    """Counts of each status (rows) under the overall status and each label's verdict (columns)."""
+    names = sorted({name for counter in statuses.values() for name in counter})
+    head = "".join(f"<th>{_e(t[word])}</th>" for word in _VERDICT_FIELDS.values())
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td>"
+        + "".join(f"<td>{statuses[f][name]}</td>" for f in _VERDICT_FIELDS)
+        + "</tr>"
+        for name in names
+    )
+    return f'<table class="verdicts"><tr><th></th>{head}</tr>{rows}</table>'
+
+
 def _decision_html(doc: dict[str, Any], t: dict[str, str]) -> str:
     findings = "".join(
         f"<tr><td>{_e(f['code'])}</td><td>{_e(f['severity'])}</td><td>{_e(f['article'])}</td><td>{_e(f['message'])}</td></tr>"
@@ -515,6 +538,7 @@ def _decision_html(doc: dict[str, Any], t: dict[str, str]) -> str:
     models = ", ".join(f"{m['name']}@{m['version']}" for m in provenance.get("models", []))
     return f"""<h2>{t["reasons"]}</h2>{_reasons_html(doc)}
 <h2>{t["scores"]}</h2>{_table(sorted(doc.get("scores", {}).items()))}
+<h2>{t["label_status"]}</h2>{_table([(t[word], doc.get(f, "?")) for f, word in _VERDICT_FIELDS.items()])}
 <h2>{t["findings"]}</h2><table>{findings}</table>
 <h2>{t["notice"]}</h2><p>{_e(doc.get("notice", {}).get("level", ""))}: {_e(doc.get("notice", {}).get("text") or "")}</p>
 <h2>{t["provenance"]}</h2>{_table([("policy", provenance.get("policy_version")), ("models", models), ("input", provenance.get("input_sha256"))])}"""

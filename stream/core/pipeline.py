@@ -679,6 +679,8 @@ def _decision(
         notes=tuple(notes),
         label_findings=report.findings,
         label_status=report.status,
+        implicit_label_status=report.implicit_status,
+        explicit_label_status=report.explicit_status,
         notice=report.notice,
         propagator_metadata=report.propagator_metadata,
         provenance=Provenance(

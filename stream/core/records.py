@@ -393,7 +393,10 @@ class Decision:
     reasons: tuple[Reason, ...]
     scores: dict[str, float]
     label_findings: tuple[LabelFinding, ...]
+    # Overall label status, then each label's own verdict (classifiers.labels.compliance.LabelReport).
     label_status: LabelStatus
+    implicit_label_status: LabelStatus
+    explicit_label_status: LabelStatus
     notice: Notice
     propagator_metadata: dict[str, str] | None
     provenance: Provenance

@@ -54,7 +54,8 @@ def _show_decision(value: bytes) -> str:
     return (
         f"  {_ACTION_MARK[d['action']]} {d['content_id']:<24} {d['content_type']}/{d['service_type']}\n"
         f"        scores: {scores}\n"
-        f"        labels: {d['label_status']}; notice: {notice}\n"
+        f"        labels: {d['label_status']} (implicit label {d['implicit_label_status']}, "
+        f"explicit label {d['explicit_label_status']}); notice: {notice}\n"
         f"        reasons: {reasons or 'none'}"
     )
 

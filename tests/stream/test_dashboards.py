@@ -69,6 +69,7 @@ def test_the_fleet_dashboard_covers_what_an_sre_asks_first() -> None:
         "huiyan_batch_size_bucket",
         "huiyan_classifier_calls_total",
         "huiyan_label_status_total",
+        "huiyan_label_verdicts_total",
         "huiyan_policy_info",
         "huiyan_shadow_disagreements_total",
         "huiyan_strikes_total",

@@ -56,6 +56,11 @@ def test_a_tenant_gets_its_own_label_only_when_configured_or_named_by_the_policy
         metrics, "huiyan_tenant_decision_reasons_total", tenant="bank", category="terms", code="term_list"
     )
     assert _sample(metrics, "huiyan_label_status_total", status="not_found", content_type="text") == 3.0
+    for label in ("implicit", "explicit"):
+        verdicts = [getattr(d, f"{label}_label_status") for d in decisions]
+        assert _sample(
+            metrics, "huiyan_label_verdicts_total", label=label, status=verdicts[0], content_type="text"
+        ) == verdicts.count(verdicts[0])
     metrics.decision_acknowledged(0.2, metrics.tenant_label("shop"))
     assert _sample(metrics, "huiyan_tenant_end_to_end_latency_seconds_count", tenant="shop") == 1.0
     assert _sample(metrics, "huiyan_end_to_end_latency_seconds_count") == 1.0

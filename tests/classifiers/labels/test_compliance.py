@@ -137,10 +137,11 @@ def test_notice_possible_from_declaration(declared: bool | None) -> None:
     assert "Art. 6(2)" in notice.basis
 
 
-def test_notice_possible_when_label_value_invalid_but_declared() -> None:
-    """Measures Art. 6(1)-(2): Label "4" is unreadable, so the declaration decides."""
+def test_notice_suspected_when_label_value_invalid_though_declared() -> None:
+    """Measures Art. 6(3), our reading: a malformed label is a generation trace, not an Art. 6(1) label."""
     notice = report(text=TEXT, implicit_label=valid_implicit_label(Label="4")).notice
-    assert notice.level == "possible"
+    assert notice.level == "suspected"
+    assert "implicit_label_invalid_value" in notice.basis
 
 
 @pytest.mark.parametrize(
@@ -202,10 +203,10 @@ def test_propagator_metadata_suspected_label_3() -> None:
 
 
 def test_propagator_metadata_ignores_invalid_implicit_label() -> None:
-    """Annex E: the production elements of an invalid label are not copied."""
+    """Annex E: the production elements of an invalid label are not copied, nor is its Label (Art. 6(3))."""
     label = valid_implicit_label(ProduceID="")
     metadata = report(text=TEXT, implicit_label=label, producer={"provider_name": "x"}).propagator_metadata
-    assert metadata is not None and metadata["ContentProducer"] == "" and metadata["Label"] == "1"
+    assert metadata is not None and metadata["ContentProducer"] == "" and metadata["Label"] == "3"
 
 
 def test_propagator_code_unconfigured() -> None:

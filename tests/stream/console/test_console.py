@@ -33,7 +33,8 @@ def _decision(event_id: str, score: float, action: str, minute: int) -> bytes:
     doc = {
         "event_id": event_id, "tenant": "t1", "scene": "post", "content_id": f"c-{event_id}",
         "action": action, "reasons": reasons, "scores": {"rumor": score}, "label_findings": [],
-        "label_status": "compliant", "notice": {"level": "confirmed", "text": None},
+        "label_status": "noncompliant", "implicit_label_status": "compliant",
+        "explicit_label_status": "not_found", "notice": {"level": "confirmed", "text": None},
         "provenance": {"policy_version": "default@sha256:x", "models": [], "input_sha256": "ab"},
         "timing": {"decided_at": f"{day}T08:{minute:02d}:00.000Z"},
     }  # fmt: skip
@@ -102,7 +103,13 @@ async def test_every_page_renders_in_chinese_and_english(console: Any) -> None:
         assert en in await (await client.get(path + ("&" if "?" in path else "?") + "lang=en")).text(), path
     decision = await (await client.get("/decisions/e3")).text()
     assert "<mark>紧急通知</mark>" in decision and "rumor_score" in decision
+    verdicts = "<tr><td>Overall</td><td>noncompliant</td></tr><tr><td>Implicit label</td><td>compliant</td></tr>"
+    assert verdicts + "<tr><td>Explicit label</td><td>not_found</td></tr>" in decision
+    assert "<td>隐式标识</td><td>compliant</td>" in await (await client.get("/decisions/e3?lang=zh")).text()
     overview = await (await client.get("/")).text()
+    # Eight decisions, each overall noncompliant, implicit label compliant, explicit label not found.
+    assert "<tr><td>compliant</td><td>0</td><td>8</td><td>0</td></tr>" in overview
+    assert "<tr><td>not_found</td><td>0</td><td>0</td><td>8</td></tr>" in overview
     assert "/static/vendor/chart.js-4.6.1/chart.umd.min.js" in overview and "https://" not in overview
     assert (await client.get("/static/vendor/chart.js-4.6.1/chart.umd.min.js")).status == 200
     explorer = await (await client.get("/decisions?action=flag")).text()
