@@ -1,8 +1,8 @@
 """Seed files for the reader fuzz test: one labelled file per format, written by real libraries.
 
 Pillow writes the images, mutagen the MP3/FLAC tags, Python's ``wave`` and ``zipfile`` the WAV and
-OOXML containers, pypdf the PDF and ffmpeg (from imageio-ffmpeg) the MP4 and OGG files. The label JSON
-is ours. Mutations of these seeds reach deep into each reader's parsing.
+OOXML containers, pypdf the PDF and ffmpeg (from imageio-ffmpeg) the MP4, OGG, Matroska and WebM files.
+The label JSON is ours. Mutations of these seeds reach deep into each reader's parsing.
 """
 
 from __future__ import annotations
@@ -108,6 +108,17 @@ def _pdf() -> bytes:
     return buffer.getvalue()
 
 
+def _pdf_xmp_update() -> bytes:
+    """An incremental update by pypdf that adds an XMP /Metadata stream to the plain PDF seed."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(io.BytesIO(_pdf()), incremental=True)
+    writer.xmp_metadata = XMP
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 def _ffmpeg(directory: Path, name: str, arguments: list[str]) -> bytes:
     import imageio_ffmpeg  # type: ignore[import-untyped]
 
@@ -133,6 +144,9 @@ def _audio_video() -> dict[str, tuple[str, bytes]]:
         )
         ogg = _ffmpeg(directory, "a.ogg", [*tone, "-c:a", "libvorbis", "-metadata", f"AIGC={LABEL}"])
         flac = _ffmpeg(directory, "a.flac", [*tone, "-metadata", f"AIGC={LABEL}"])
+        video = ["-f", "lavfi", "-i", "testsrc=d=0.2:s=16x16:r=10"]
+        mkv = _ffmpeg(directory, "a.mkv", [*video, "-c:v", "mpeg4", "-metadata", f"AIGC={LABEL}"])
+        webm = _ffmpeg(directory, "a.webm", [*video, "-c:v", "libvpx", "-metadata", f"AIGC={BARE}"])
         _ffmpeg(directory, "a.mp3", tone)
         tags = ID3()
         tags.add(TXXX(encoding=3, desc="AIGC", text=[LABEL]))
@@ -143,6 +157,8 @@ def _audio_video() -> dict[str, tuple[str, bytes]]:
         "ogg": ("audio/ogg", ogg),
         "flac": ("audio/flac", flac),
         "mp3": ("audio/mpeg", mp3),
+        "mkv": ("video/x-matroska", mkv),
+        "webm": ("video/webm", webm),
     }
 
 
@@ -153,6 +169,7 @@ def seed_files() -> dict[str, tuple[str, bytes]]:
     seeds["wav"] = ("audio/wav", _wav())
     seeds["docx"] = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _docx())
     seeds["pdf"] = ("application/pdf", _pdf())
+    seeds["pdf_xmp_update"] = ("application/pdf", _pdf_xmp_update())
     front_matter = "---\nAIGC:\n  Label: '1'\n  ProduceID: x\n---\n# 标题\n正文"
     seeds["markdown"] = ("text/markdown", front_matter.encode())
     return seeds

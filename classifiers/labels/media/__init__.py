@@ -10,6 +10,7 @@ from classifiers.labels.media import (  # noqa: F401 - importing a reader regist
     id3,
     jpeg,
     markdown,
+    matroska,
     ooxml,
     pdf,
     png,

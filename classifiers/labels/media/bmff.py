@@ -4,14 +4,18 @@ TC260-PG-20257A via implementers (labels.md §4.3): the label is the ``moov/udta
 ``AIGC`` (QuickTime ``keys`` entry ``mdta`` + ``AIGC``, value in the matching ``ilst`` item's ``data``
 atom), as ``ffmpeg -metadata AIGC=... -movflags use_metadata_tags`` writes it; mutagen writes it as an
 iTunes freeform item (``----`` with ``mean``/``name``/``data``). XMP comes in a ``udta/XMP_`` box or the
-XMP ``uuid`` box; the C2PA store in the ``uuid`` box d8fec3d6-... (labels.md §5.3). ``moov`` after
-``mdat`` is the normal layout of a file written without ``+faststart``: boxes are skipped by their
-declared size, never scanned, and nothing is reported as "after the media data". This module must not
-parse sample data, the C2PA store, or judge the label.
+XMP ``uuid`` box; the C2PA store in the ``uuid`` box d8fec3d6-... (labels.md §5.3). Boxes are skipped
+by their declared size, never scanned. A label in a ``moov`` after the top-level ``mdat`` (the layout of
+a file written without ``+faststart``, and where mutagen leaves it) is reported as ``after_media_data``,
+as PNG, GIF and WAV report a label behind their media data (labels.md §4.6). A box of size 0 extends to
+the end of its container (ISO/IEC 14496-12 4.2), which only the file's last box may do: one that is
+not last would hide the boxes after it, so the reader looks for the next box header and reads on from
+there, reporting the damage. This module must not parse sample data, the C2PA store, or judge the label.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -36,6 +40,9 @@ _IMAGE_BRANDS: Final = frozenset(
     {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis", b"avci"}
 )
 _FIRST_BOXES: Final = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
+# Boxes a size-0 box can hide that the reader looks for after it (its own children look alike, so
+# containers are walked instead, see ``_box_at``).
+_RESYNC: Final = re.compile(rb"moov|mdat|free|skip|wide|udta|meta|trak|uuid|moof|mfra|XMP_|ilst|keys|hdlr")
 _DATA_UTF16: Final = 2  # 'data' atom well-known type: UTF-16 big-endian (1 is UTF-8)
 
 
@@ -54,6 +61,11 @@ class _Walk:
     limits: Limits
     out: Extraction
     boxes: int = 0
+    after_mdat: bool = False  # a top-level mdat was passed
+
+    @property
+    def variants(self) -> tuple[Variant, ...]:
+        return ("after_media_data",) if self.after_mdat else ()
 
     def count(self) -> None:
         self.boxes += 1
@@ -81,11 +93,13 @@ def _walk(data: bytes, start: int, end: int, path: str, depth: int, walk: _Walk)
         return
     position = start
     while position < end:
-        box = _box_at(data, position, end, path, walk.out)
+        box = _box_at(data, position, end, path, walk)
         if box is None:
             return
         walk.count()
         _visit(data, box, path, depth, walk)
+        if box.kind == b"mdat" and not path:
+            walk.after_mdat = True
         position = box.end
 
 
@@ -96,8 +110,9 @@ def _too_deep(depth: int, path: str, walk: _Walk) -> bool:
     return True
 
 
-def _box_at(data: bytes, position: int, end: int, path: str, out: Extraction) -> _Box | None:
+def _box_at(data: bytes, position: int, end: int, path: str, walk: _Walk) -> _Box | None:
     """The box header at ``position``; None (with a problem recorded) when it cannot be one."""
+    out = walk.out
     where = f"mp4:{path or 'file'}"
     if end - position < 8:
         if data[position:end].strip(b"\x00"):
@@ -112,12 +127,12 @@ def _box_at(data: bytes, position: int, end: int, path: str, out: Extraction) ->
             return None
         size = int.from_bytes(data[position + 8 : position + 16], "big")
         header = 16
-    elif size == 0:  # the box extends to the end of its container (the end of the file at the top)
-        size = end - position
     usertype = b""
     if kind == b"uuid":
         usertype = data[position + header : position + header + 16]
         header += 16
+    if size == 0:  # the box extends to the end of its container (the end of the file at the top)
+        size = _size_zero_end(data, position, header, end, kind, path, walk) - position
     if size < header:
         out.problem("corrupt", f"box {kind!r} declares {size} bytes, less than its header", where)
         return None
@@ -130,6 +145,41 @@ def _box_at(data: bytes, position: int, end: int, path: str, out: Extraction) ->
     if position + header > end:
         return None
     return _Box(kind, position, position + header, end, usertype, clipped=True)
+
+
+def _size_zero_end(
+    data: bytes, position: int, header: int, end: int, kind: bytes, path: str, walk: _Walk
+) -> int:
+    """Where a size-0 box really ends. ISO/IEC 14496-12 4.2: size 0 means "to the end of the file" and
+    only the last box may use it. A top-level mdat or container (moov) is taken at its word; inside a
+    container a size-0 box is damage, and a box the reader does not walk (free, skip, a placeholder)
+    ends at the next box header found after it, so that a label behind it is still read."""
+    where = f"mp4:{path or 'file'}"
+    if kind == b"mdat" and not path:
+        return end
+    if kind in _CONTAINERS:
+        if path:
+            walk.out.problem(
+                "corrupt", f"box {_name(kind)} has size 0 inside {path}; read to the end of {path}", where
+            )
+        return end
+    body = position + header
+    for attempt, match in enumerate(_RESYNC.finditer(data, body + 4, end)):
+        if attempt >= walk.limits.max_structures:
+            raise LimitExceeded("too many candidate boxes after a size-0 box")
+        candidate = match.start() - 4
+        size = int.from_bytes(data[candidate : candidate + 4], "big")
+        if 8 <= size <= end - candidate:
+            walk.out.problem(
+                "corrupt",
+                f"box {_name(kind)} has size 0 but is not the last box; read on from the "
+                f"{_name(match.group())} box at offset {candidate}",
+                where,
+            )
+            return candidate
+    if path:
+        walk.out.problem("corrupt", f"box {_name(kind)} has size 0 inside {path}", where)
+    return end
 
 
 def _visit(data: bytes, box: _Box, path: str, depth: int, walk: _Walk) -> None:
@@ -148,7 +198,7 @@ def _visit(data: bytes, box: _Box, path: str, depth: int, walk: _Walk) -> None:
 
 
 def _read_xmp(packet: bytes, location: str, walk: _Walk) -> None:
-    read_xmp(packet, location, walk.out, walk.limits)
+    read_xmp(packet, location, walk.out, walk.limits, variants=walk.variants)
 
 
 def _read_meta(data: bytes, box: _Box, here: str, depth: int, walk: _Walk) -> None:
@@ -162,7 +212,7 @@ def _read_meta(data: bytes, box: _Box, here: str, depth: int, walk: _Walk) -> No
     items: list[_Item] = []
     position = body
     while position < box.end:
-        child = _box_at(data, position, box.end, here, walk.out)
+        child = _box_at(data, position, box.end, here, walk)
         if child is None:
             break
         walk.count()
@@ -181,9 +231,8 @@ def _read_meta(data: bytes, box: _Box, here: str, depth: int, walk: _Walk) -> No
             continue
         for value in item.values:
             if value.strip():
-                walk.out.add_label(
-                    parse_aigc_text(value, f"mp4:{here}/ilst:{key}", variants=extra), walk.limits
-                )
+                label = parse_aigc_text(value, f"mp4:{here}/ilst:{key}", variants=(*walk.variants, *extra))
+                walk.out.add_label(label, walk.limits)
 
 
 def _starts_with_box(data: bytes, position: int, end: int) -> bool:
@@ -223,7 +272,7 @@ def _read_ilst(data: bytes, box: _Box, here: str, walk: _Walk) -> list[_Item]:
     items: list[_Item] = []
     position = box.body
     while position < box.end:
-        entry = _box_at(data, position, box.end, here, walk.out)
+        entry = _box_at(data, position, box.end, here, walk)
         if entry is None:
             break
         walk.count()
@@ -236,7 +285,7 @@ def _read_item(data: bytes, entry: _Box, here: str, walk: _Walk) -> _Item:
     item = _Item(entry.kind)
     position = entry.body
     while position < entry.end:
-        atom = _box_at(data, position, entry.end, here, walk.out)
+        atom = _box_at(data, position, entry.end, here, walk)
         if atom is None:
             break
         walk.count()

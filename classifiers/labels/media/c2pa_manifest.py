@@ -33,6 +33,7 @@ from typing import Any, Final
 import c2pa  # type: ignore[import-untyped]
 
 from classifiers.labels.media.base import DEFAULT_LIMITS, Limits, SourceTypeClaim
+from classifiers.labels.media.registry import read_media
 
 # Failure codes about the signer's identity, not about the bytes: a manifest with only these is intact.
 TRUST_ONLY_CODES: Final = frozenset({"signingCredential.untrusted", "timeStamp.untrusted"})
@@ -42,6 +43,23 @@ _ACTIONS_LABEL: Final = re.compile(r"^c2pa\.actions(?:\.v2)?(?:__\d+)?$")
 _ADOBE_SOURCE_TYPE: Final = "com.adobe.digitalSourceType"
 _REMOTE_URL: Final = re.compile(r"remote manifests? from url (\S+)")
 _PEM_CERTIFICATE: Final = "-----BEGIN CERTIFICATE-----"
+# MIME types our readers accept that c2pa-python (0.38.1) does not list: the same container under the
+# name c2pa-rs knows (its PDF and ZIP asset handlers pick by these names).
+_C2PA_MIME: Final = {
+    "application/x-pdf": "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    ),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    ),
+    "application/vnd.openxmlformats-officedocument.presentationml.template": (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+    ),
+    "application/vnd.openxmlformats-officedocument.presentationml.slideshow": (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+    ),
+}
 _TEXT_CHARS: Final = 300  # one reported string (title, explanation, URL)
 _MAX_ITEMS: Final = 200  # actions, source types and status codes kept per report
 
@@ -115,6 +133,9 @@ def read_c2pa(
 ) -> C2paReport | None:
     """The C2PA report for ``data``; None when it carries no manifest. Never raises.
 
+    A manifest store that the format readers see but c2pa-python cannot read or find (C2PA in a format
+    or layout it does not handle) comes back with ``error`` set, never as None.
+
     ``trust_anchors_pem``: PEM root certificates whose signers count as trusted. Without them every
     signer is untrusted, which does not make a manifest invalid (see :attr:`C2paReport.intact`).
     """
@@ -125,11 +146,12 @@ def read_c2pa(
         # c2pa silently ignores anchors it cannot parse; a misconfiguration must show, not read as untrusted.
         return C2paReport(error="trust_anchors_pem holds no PEM certificate")
     mime = mime_type.split(";")[0].strip().lower() or None
+    mime = _C2PA_MIME.get(mime, mime) if mime else None
     try:
         with _context(trust_anchors_pem) as context:
             reader = c2pa.Reader.try_create(mime, io.BytesIO(data), context=context)
             if reader is None:
-                return None
+                return _unseen_store(data, mime_type, limits)
             with reader:
                 store = json.loads(reader.json())
                 embedded = bool(reader.is_embedded())
@@ -141,6 +163,18 @@ def read_c2pa(
     if not isinstance(store, Mapping):
         return C2paReport(embedded=embedded, error="manifest store JSON is not an object")
     return report_from_store(store, embedded=embedded, remote_url=_text(remote_url))
+
+
+def _unseen_store(data: bytes, mime_type: str, limits: Limits) -> C2paReport | None:
+    """None when the file has no manifest store; an error report when our readers see one that
+    c2pa-python does not find (a PDF whose catalog no longer names its manifest file, for example):
+    a manifest that cannot be validated is not the same as no manifest."""
+    locations = read_media(data, mime_type, limits).c2pa_locations
+    if not locations:
+        return None
+    return C2paReport(
+        error=f"a manifest store at {locations[0]} that c2pa-python does not find"[:_TEXT_CHARS]
+    )
 
 
 @contextmanager

@@ -6,7 +6,8 @@ string (``AIGC: '{...}'``). The mapping form is reported as the ``yaml`` variant
 such as MiniMax's ``Label: AIGC`` comes back as written, for the validator to judge. Markdown has no
 magic number: the reader is chosen by the declared MIME type only. Only the front matter is parsed,
 with ``yaml`` safe loading, a size bound, and no anchors or aliases (which can multiply a small text
-into a huge structure). This module must not read the document body or judge the label.
+into a huge structure). A key written twice comes back twice (a loader would keep the last one).
+This module must not read the document body or judge the label.
 """
 
 from __future__ import annotations
@@ -45,15 +46,32 @@ def read(data: bytes, out: Extraction, limits: Limits) -> None:
         return
     try:
         _check_events(front_matter, limits)
-        document = yaml.load(front_matter, Loader=_LOADER)
+        entries = _top_level_entries(front_matter)
     except (yaml.YAMLError, _Refused) as exc:
         out.problem("corrupt", f"the front matter is not readable YAML: {exc}", "markdown:front_matter")
         return
-    if not isinstance(document, dict):
-        return
-    for key, value in document.items():
+    for key, value in entries:
         if isinstance(key, str) and is_aigc_key(key):
             out.add_label(_label(key, value), limits)
+
+
+def _top_level_entries(front_matter: str) -> list[tuple[Any, Any]]:
+    """The top-level (key, value) pairs in the order written, a repeated key as often as it occurs.
+
+    A YAML loader keeps only the last of two ``AIGC:`` keys; GB 45438-2025 6.1 c (one label per file)
+    needs both, so the pairs are taken from the composed node tree and each value is built on its own.
+    """
+    node = yaml.compose(front_matter, Loader=_LOADER)
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    constructor = _LOADER("")
+    try:
+        return [
+            (constructor.construct_document(key), constructor.construct_document(value))
+            for key, value in node.value
+        ]
+    finally:
+        constructor.dispose()
 
 
 class _Refused(Exception):

@@ -4,8 +4,10 @@ TC260-PG-20258A via implementers (labels.md §4.3): the label is a custom docume
 is ``AIGC``, stored in ``docProps/custom.xml`` as ``<property name="AIGC"><vt:lpwstr>{json}</vt:lpwstr>``.
 Only that part is read. A DOCX is a zip archive a sender controls, so the central directory is counted
 before ``zipfile`` reads it, the part's declared size is checked before it is inflated and the inflating
-is bounded (zip bombs), and the XML may not declare a DOCTYPE or entities. This module must not read
-the document body or judge the label.
+is bounded (zip bombs), and the XML may not declare a DOCTYPE or entities. A C2PA manifest store is the
+part ``META-INF/content_credential.c2pa`` (C2PA 2.x, embedding in ZIP-based formats); its presence is
+reported, reading it is :mod:`c2pa_manifest`'s job. This module must not read the document body or
+judge the label.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from classifiers.labels.media.base import (
 from classifiers.labels.media.registry import ReaderSpec, register
 
 CUSTOM_PROPERTIES: Final = "docProps/custom.xml"
+C2PA_PART: Final = "META-INF/content_credential.c2pa"
 _WHERE: Final = "ooxml:docProps/custom.xml"
 _END_OF_DIRECTORY: Final = b"PK\x05\x06"
 _ZIP64_LOCATOR: Final = b"PK\x06\x07"
@@ -47,6 +50,8 @@ def read(data: bytes, out: Extraction, limits: Limits) -> None:
         return
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if C2PA_PART in archive.NameToInfo:
+                out.c2pa_locations.append(f"ooxml:{C2PA_PART}")
             xml = _read_part(archive, out, limits)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error) as exc:
         out.problem("corrupt", f"the zip archive is damaged: {type(exc).__name__}: {exc}", "ooxml")

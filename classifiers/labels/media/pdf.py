@@ -8,7 +8,12 @@ dictionaries), then the object ``N G obj`` it names, or the object inside a comp
 An incrementally updated file has a trailer per revision: the latest one that names an Info dictionary
 is the document's; an earlier Info dictionary whose label was removed or whose production elements were
 changed by a later revision is reported as a problem (Deep Synthesis Provisions Art. 18; a propagator
-adding its own elements is not). All scanning is by plain
+adding its own elements is not); a label that the original revision (up to its ``%%EOF``) did not carry
+and an appended revision added is reported as ``after_media_data``, as PNG, WAV and MP4 report a label
+behind their media data. The catalog's ``/Metadata`` stream is an XMP packet and is read by
+:mod:`xmp` (``TC260:AIGC``, IPTC DigitalSourceType). A C2PA manifest store is an embedded file that the
+catalog's ``/AF`` array names with ``/AFRelationship /C2PA_Manifest`` (C2PA 2.x, embedding in PDF);
+its presence is reported, reading it is :mod:`c2pa_manifest`'s job. All scanning is by plain
 substring search and a small hand-written tokenizer with bounded depth and size. This module must not
 render the document, decrypt it, or judge the label.
 """
@@ -26,10 +31,12 @@ from classifiers.labels.media.base import (
     LimitExceeded,
     Limits,
     ProblemCode,
+    Variant,
     is_aigc_key,
     parse_aigc_text,
 )
 from classifiers.labels.media.registry import ReaderSpec, register
+from classifiers.labels.media.xmp import read_xmp
 
 _WHITESPACE: Final = b"\x00\t\n\x0c\r "
 _DELIMITERS: Final = b"()<>[]{}/%"
@@ -50,6 +57,11 @@ _LITERAL_SPECIAL: Final = re.compile(rb"[()\\\r]")
 # GB 45438-2025 Annex E c-f: the elements the producer writes; a propagator may only add its own.
 _PRODUCTION: Final = ("Label", "ContentProducer", "ProduceID", "ReservedCode1")
 _NUMBER: Final = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)")
+_EOF: Final = b"%%EOF"
+C2PA_RELATIONSHIP: Final = "C2PA_Manifest"
+C2PA_SUBTYPE: Final = "application/c2pa"
+# The relationship written directly (possibly with #xx escapes: a name is compared after decoding).
+_C2PA_RELATIONSHIP_BYTES: Final = re.compile(rb"/AFRelationship[\x00\t\n\x0c\r ]*+/C2PA_Manifest\b")
 
 
 class Ref(NamedTuple):
@@ -260,8 +272,37 @@ class _Document:
 
 
 def read(data: bytes, out: Extraction, limits: Limits) -> None:
-    """The AIGC entries of the document's Info dictionary (the latest revision's)."""
-    doc = _Document(data, out, limits, Tokenizer(data, limits))
+    """The AIGC entries of the document's Info dictionary (the latest revision's) and XMP metadata."""
+    variants: tuple[Variant, ...] = ()
+    original_end = _original_revision_end(data)
+    if original_end is not None:
+        # The original revision is a PDF of its own: read it alone to see whether it was labelled.
+        prefix = data[:original_end]
+        original = Extraction(format="pdf")
+        try:
+            _read_document(_Document(prefix, original, limits, Tokenizer(prefix, limits)))
+        except LimitExceeded:
+            original.labels.append(FoundLabel("pdf", "", None))  # unknown: claim nothing about it
+        if not original.labels:
+            variants = ("after_media_data",)
+    _read_document(_Document(data, out, limits, Tokenizer(data, limits)), variants)
+
+
+def _original_revision_end(data: bytes) -> int | None:
+    """Where the first revision ends when revisions were appended to it; None for a single revision.
+
+    A linearized file has an ``%%EOF`` after its first-page section as well: its first revision ends
+    at the second one.
+    """
+    first = data.find(_EOF, data.find(_EOF) + 1) if b"/Linearized" in data[:1024] else data.find(_EOF)
+    if first < 0:
+        return None
+    end = first + len(_EOF)
+    return end if data[end:].strip(_WHITESPACE) else None
+
+
+def _read_document(doc: _Document, variants: tuple[Variant, ...] = ()) -> None:
+    data, out = doc.data, doc.out
     trailers = _trailers(doc)
     if not trailers:
         # Every PDF ends with a trailer or a cross-reference stream; a cut file loses it first.
@@ -271,6 +312,14 @@ def read(data: bytes, out: Extraction, limits: Limits) -> None:
     if any(trailer.get("Encrypt") is not None for _, trailer in trailers):
         out.problem("unsupported", "an encrypted PDF: its Info strings cannot be read", "pdf:trailer")
         return
+    _read_info(doc, trailers, variants)
+    _read_catalog(doc, trailers, variants)
+
+
+def _read_info(
+    doc: _Document, trailers: list[tuple[int, PdfDictionary]], variants: tuple[Variant, ...]
+) -> None:
+    data, out, limits = doc.data, doc.out, doc.limits
     infos = [(position, trailer.get("Info")) for position, trailer in trailers if trailer.get("Info")]
     if not infos:
         return
@@ -289,7 +338,7 @@ def read(data: bytes, out: Extraction, limits: Limits) -> None:
         )
         revisions.append((where, _aigc_entries(doc, info, where) if info is not None else []))
     _, current = revisions[-1]
-    labels = [parse_aigc_text(text, f"pdf:Info:{key}") for key, text in current]
+    labels = [parse_aigc_text(text, f"pdf:Info:{key}", variants=variants) for key, text in current]
     for label in labels:
         out.add_label(label, limits)
     for earlier_where, earlier in revisions[:-1]:
@@ -301,6 +350,58 @@ def read(data: bytes, out: Extraction, limits: Limits) -> None:
                     "incremental update changed its production elements or removed it",
                     f"pdf:Info:{key}",
                 )
+
+
+def _read_catalog(
+    doc: _Document, trailers: list[tuple[int, PdfDictionary]], variants: tuple[Variant, ...]
+) -> None:
+    """The XMP packet of the catalog's ``/Metadata`` stream and the C2PA manifest in its ``/AF`` files."""
+    root = next((trailer.get("Root") for _, trailer in reversed(trailers) if trailer.get("Root")), None)
+    catalog = _resolve_dictionary(doc, root, before=len(doc.data)) if root is not None else None
+    if catalog is not None:
+        metadata = catalog.get("Metadata")
+        stream = _stream_object(doc, metadata) if isinstance(metadata, Ref) else None
+        packet = _stream_content(doc, stream, "pdf:Metadata") if stream is not None else None
+        if packet is not None:
+            read_xmp(packet, "pdf:Metadata:xmp", doc.out, doc.limits, variants=variants)
+        files = catalog.get("AF")
+        if isinstance(files, Ref):
+            files = _resolve_value(doc, files)
+        for index, reference in enumerate(files if isinstance(files, list) else []):
+            if index >= doc.limits.max_structures:
+                raise LimitExceeded("an /AF array with too many entries")
+            spec = _resolve_dictionary(doc, reference, before=len(doc.data))
+            if spec is None:
+                continue
+            relationship, subtype = spec.get("AFRelationship"), spec.get("Subtype")
+            if relationship == C2PA_RELATIONSHIP or subtype == C2PA_SUBTYPE:
+                name = f"{reference.number} {reference.generation} R" if isinstance(reference, Ref) else index
+                doc.out.c2pa_locations.append(f"pdf:AF {name}:{C2PA_RELATIONSHIP}")
+    if not doc.out.c2pa_locations and _C2PA_RELATIONSHIP_BYTES.search(doc.data):
+        # A manifest file spec the catalog does not name (a damaged or hand-edited file): still seen.
+        doc.out.c2pa_locations.append(f"pdf:{C2PA_RELATIONSHIP}")
+
+
+def _stream_object(doc: _Document, ref: Ref) -> PdfDictionary | None:
+    """The dictionary of stream object ``ref`` (streams are never inside object streams)."""
+    start = _object_start(doc, ref, len(doc.data))
+    if start is None:
+        return None
+    try:
+        return doc.tokenizer.dictionary_at(start)
+    except Malformed as exc:
+        doc.out.problem("corrupt", f"stream object {ref.number} is unreadable: {exc}", "pdf:Metadata")
+        return None
+
+
+def _resolve_value(doc: _Document, ref: Ref) -> PdfValue:
+    start = _object_start(doc, ref, len(doc.data))
+    if start is None:
+        return None
+    try:
+        return doc.tokenizer.value_at(start)[0]
+    except Malformed:
+        return None
 
 
 def _kept(earlier: FoundLabel, current: list[FoundLabel]) -> bool:
@@ -405,7 +506,7 @@ def _dictionary_in_object_stream(doc: _Document, number: int, before: int) -> Pd
     return None
 
 
-def _stream_content(doc: _Document, dictionary: PdfDictionary) -> bytes | None:
+def _stream_content(doc: _Document, dictionary: PdfDictionary, where: str = "pdf:ObjStm") -> bytes | None:
     """The decoded data of a stream whose dictionary ends at ``dictionary.end`` (FlateDecode or none)."""
     data = doc.data
     start = doc.tokenizer.skip_space(dictionary.end)
@@ -427,20 +528,20 @@ def _stream_content(doc: _Document, dictionary: PdfDictionary) -> bytes | None:
     if not names:
         return raw
     if names != ["FlateDecode"] or dictionary.get("DecodeParms") is not None:
-        doc.out.problem("corrupt", f"an object stream with filters {names} not read", "pdf:ObjStm")
+        doc.out.problem("corrupt", f"a stream with filters {names} not read", where)
         return None
     budget = 4 * doc.limits.max_inflated_bytes - doc.inflated
     if budget <= 0:
-        raise LimitExceeded("PDF object streams inflate past the limit")
+        raise LimitExceeded("PDF streams inflate past the limit")
     inflater = zlib.decompressobj()
     try:
         content = inflater.decompress(raw, min(budget, doc.limits.max_inflated_bytes))
     except zlib.error as exc:
-        doc.out.problem("corrupt", f"an object stream does not inflate: {exc}", "pdf:ObjStm")
+        doc.out.problem("corrupt", f"a stream does not inflate: {exc}", where)
         return None
     doc.inflated += len(content)
     if inflater.unconsumed_tail:
-        doc.out.problem("limit_exceeded", "an object stream inflates past the limit", "pdf:ObjStm")
+        doc.out.problem("limit_exceeded", "a stream inflates past the limit", where)
         return None
     return content
 

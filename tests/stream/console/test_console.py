@@ -103,7 +103,9 @@ async def test_every_page_renders_in_chinese_and_english(console: Any) -> None:
         assert en in await (await client.get(path + ("&" if "?" in path else "?") + "lang=en")).text(), path
     decision = await (await client.get("/decisions/e3")).text()
     assert "<mark>紧急通知</mark>" in decision and "rumor_score" in decision
-    verdicts = "<tr><td>Overall</td><td>noncompliant</td></tr><tr><td>Implicit label</td><td>compliant</td></tr>"
+    verdicts = (
+        "<tr><td>Overall</td><td>noncompliant</td></tr><tr><td>Implicit label</td><td>compliant</td></tr>"
+    )
     assert verdicts + "<tr><td>Explicit label</td><td>not_found</td></tr>" in decision
     assert "<td>隐式标识</td><td>compliant</td>" in await (await client.get("/decisions/e3?lang=zh")).text()
     overview = await (await client.get("/")).text()

@@ -18,10 +18,12 @@ import imageio_ffmpeg  # type: ignore[import-untyped]
 import pytest
 from mutagen.mp4 import MP4, MP4FreeForm
 
+from classifiers.labels.file_labels import check_file_labels
 from classifiers.labels.media import bmff
 from classifiers.labels.media.base import Extraction, Limits
 from classifiers.labels.media.registry import read_media, spec_for
 from tests.fixtures.c2pa import created_action, make_credentials, sign
+from tests.fixtures.labels import build_event, codes, media_fields
 from tests.fixtures.media import LABEL
 
 WRAPPED = json.dumps({"AIGC": LABEL}, separators=(",", ":"))
@@ -47,7 +49,7 @@ def _ffmpeg(directory: Path, name: str, arguments: list[str]) -> bytes:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """Five tiny files written once by ffmpeg for the whole module."""
+    """Tiny files written once by ffmpeg for the whole module."""
     directory = tmp_path_factory.mktemp("bmff")
     tags = ["-movflags", "use_metadata_tags"]
     return {
@@ -60,6 +62,22 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         # ffmpeg's mov muxer writes the "xmp" key as udta/XMP_ (without use_metadata_tags).
         "xmp": _ffmpeg(directory, "x.mov", [*VIDEO, "-c:v", "mjpeg", "-metadata", f"xmp={XMP}"]),
         "m4a": _ffmpeg(directory, "l.m4a", [*AUDIO, "-c:a", "aac", "-metadata", f"AIGC={WRAPPED}", *tags]),
+        # +faststart: ffmpeg moves moov in front of mdat once the file is written.
+        "faststart": _ffmpeg(
+            directory,
+            "f.mp4",
+            [
+                *VIDEO,
+                "-c:v",
+                "mpeg4",
+                "-metadata",
+                f"AIGC={WRAPPED}",
+                "-movflags",
+                "use_metadata_tags+faststart",
+            ],
+        ),
+        "m4a_plain": _ffmpeg(directory, "p.m4a", [*AUDIO, "-c:a", "aac"]),
+        "m4a_faststart": _ffmpeg(directory, "f.m4a", [*AUDIO, "-c:a", "aac", "-movflags", "+faststart"]),
         # Without use_metadata_tags ffmpeg drops the key silently (labels.md §4.3).
         "plain": _ffmpeg(directory, "p.mp4", [*VIDEO, "-c:v", "mpeg4", "-metadata", f"AIGC={WRAPPED}"]),
     }
@@ -69,6 +87,10 @@ def _read(data: bytes, limits: Limits | None = None) -> Extraction:
     out = Extraction(format="mp4")
     bmff.read(data, out, limits or Limits())
     return out
+
+
+def _summary(out: Extraction) -> list[tuple[str, object, tuple[str, ...]]]:
+    return [(label.location, label.record, label.variants) for label in out.labels]
 
 
 def _box(data: bytes, *path: bytes) -> tuple[int, int]:
@@ -111,7 +133,7 @@ def test_ffmpeg_keys_and_ilst_with_moov_after_mdat(files: dict[str, bytes]) -> N
     [label] = out.labels
     assert label.location == ILST
     assert label.record == LABEL
-    assert label.variants == ("wrapped",)  # moov after mdat is not "after_media_data"
+    assert label.variants == ("after_media_data", "wrapped")  # labels.md §4.6: behind the media data
 
 
 def test_quicktime_bare_json_with_numeric_label(files: dict[str, bytes]) -> None:
@@ -120,7 +142,7 @@ def test_quicktime_bare_json_with_numeric_label(files: dict[str, bytes]) -> None
     [label] = out.labels
     assert label.location == ILST
     assert label.record == {**LABEL, "Label": 1, "ProduceID": "hy-0002"}
-    assert label.variants == ("bare", "numeric_label")
+    assert label.variants == ("after_media_data", "bare", "numeric_label")
 
 
 def test_udta_xmp_box(files: dict[str, bytes]) -> None:
@@ -147,7 +169,7 @@ def test_mutagen_freeform_item(files: dict[str, bytes], tmp_path: Path) -> None:
     data = _mutagen_freeform(tmp_path, files["plain"], WRAPPED)
     out = read_media(data, "video/mp4")
     assert [(label.location, label.record, label.variants) for label in out.labels] == [
-        (FREEFORM, LABEL, ("wrapped",))
+        (FREEFORM, LABEL, ("after_media_data", "wrapped"))
     ]
     assert not out.problems
 
@@ -268,3 +290,58 @@ def test_registry_picks_the_bmff_reader(files: dict[str, bytes]) -> None:
     mismatch = read_media(files["mp4"], "audio/mpeg")
     assert mismatch.format == "mp4" and [p.code for p in mismatch.problems] == ["mime_mismatch"]
     assert mismatch.labels[0].record == LABEL
+
+
+def test_faststart_moov_before_mdat_is_not_after_media_data(files: dict[str, bytes]) -> None:
+    data = files["faststart"]
+    assert 0 < data.find(b"moov") < data.find(b"mdat")
+    out = read_media(data, "video/mp4")
+    assert _summary(out) == [(ILST, LABEL, ("wrapped",))] and not out.problems
+
+
+def test_mutagen_m4a_tags_after_mdat(files: dict[str, bytes], tmp_path: Path) -> None:
+    """mutagen writes the tags into moov where it is: behind mdat unless ffmpeg ran with +faststart."""
+    behind = _mutagen_freeform(tmp_path, files["m4a_plain"], WRAPPED)
+    assert behind.find(b"mdat") < behind.find(b"ContentProducer")
+    assert _summary(read_media(behind, "audio/mp4")) == [(FREEFORM, LABEL, ("after_media_data", "wrapped"))]
+    check = check_file_labels(build_event(**media_fields(behind, "audio/mp4")))
+    assert check is not None and "file_label_nonstandard_form" in codes(check.findings)
+    ahead = _mutagen_freeform(tmp_path, files["m4a_faststart"], WRAPPED)
+    assert ahead.find(b"ContentProducer") < ahead.find(b"mdat")
+    assert _summary(read_media(ahead, "audio/mp4")) == [(FREEFORM, LABEL, ("wrapped",))]
+
+
+def test_size_zero_free_box_ahead_of_the_media_and_moov(files: dict[str, bytes]) -> None:
+    """ffmpeg's free box before mdat set to size 0: read literally it would swallow mdat and moov."""
+    data = files["mp4"]
+    free, free_size = _box(data, b"free")
+    assert free < _box(data, b"mdat")[0] < _box(data, b"moov")[0] and free_size == 8
+    damaged = _with_size(data, free, 0)
+    out = read_media(damaged, "video/mp4")
+    assert _summary(out) == [(ILST, LABEL, ("after_media_data", "wrapped"))]
+    [problem] = out.problems
+    assert problem.code == "corrupt" and "size 0" in problem.detail
+    check = check_file_labels(build_event(**media_fields(damaged, "video/mp4")))
+    assert check is not None and check.found and "file_label_missing" not in codes(check.findings)
+
+
+def test_size_zero_box_inside_moov_ahead_of_udta(files: dict[str, bytes]) -> None:
+    """A size-0 trak (a container: walked to the end of moov) and a size-0 free box in moov before udta."""
+    data = files["mp4"]
+    trak, _ = _box(data, b"moov", b"trak")
+    out = read_media(_with_size(data, trak, 0), "video/mp4")
+    assert [label.record for label in out.labels] == [LABEL]
+    assert [problem.code for problem in out.problems] == ["corrupt"]
+    # The trak turned into a size-0 free box: its bytes are skipped, udta is found behind them.
+    placeholder = data[: trak + 4] + b"free" + data[trak + 8 :]
+    hidden = read_media(_with_size(placeholder, trak, 0), "video/mp4")
+    assert _summary(hidden) == [(ILST, LABEL, ("after_media_data", "wrapped"))]
+    assert [problem.code for problem in hidden.problems] == ["corrupt"]
+    # udta turned into a size-0 skip box: the meta box inside it is found as the next box header.
+    udta, _ = _box(data, b"moov", b"udta")
+    skipped = _with_size(data[: udta + 4] + b"skip" + data[udta + 8 :], udta, 0)
+    out = read_media(skipped, "video/mp4")
+    assert _summary(out) == [("mp4:moov/meta/ilst:AIGC", LABEL, ("after_media_data", "wrapped"))]
+    assert [problem.code for problem in out.problems] == ["corrupt"]
+    check = check_file_labels(build_event(**media_fields(skipped, "video/mp4")))
+    assert check is not None and check.found and not check.complete

@@ -12,9 +12,11 @@ from typing import Any
 
 import yaml
 
+from classifiers.labels.file_labels import check_file_labels
 from classifiers.labels.media import markdown
 from classifiers.labels.media.base import Extraction, Limits
 from classifiers.labels.media.registry import read_media, spec_for
+from tests.fixtures.labels import build_event, media_fields, only
 from tests.fixtures.media import LABEL
 
 WHERE = "markdown:front_matter:AIGC"
@@ -134,3 +136,23 @@ def test_registry_chooses_markdown_by_mime_type_only() -> None:
     # no magic number: undeclared or plain-text content is never taken for Markdown
     assert spec_for(data, None)[0] is not markdown.SPEC
     assert spec_for(data, "text/plain")[0] is not markdown.SPEC
+
+
+def test_a_repeated_aigc_key_comes_back_twice() -> None:
+    """A YAML loader keeps the last of two ``AIGC:`` keys; GB 45438-2025 6.1 c needs to see both."""
+    second = {**LABEL, "ProduceID": "hy-0002"}
+    first_block = yaml.safe_dump({"AIGC": LABEL}, sort_keys=False)
+    second_block = yaml.safe_dump({"AIGC": second}, sort_keys=False)
+    text = f"---\ntitle: 两个标识\n{first_block}{second_block}date: 2025-09-01\n---\n{BODY}"
+    assert yaml.safe_load(text.split("---\n")[1])["AIGC"] == second  # what a loader alone would see
+    out = read_media(text.encode(), "text/markdown")
+    assert not out.problems
+    assert _summary(out) == [(WHERE, LABEL, ("yaml",)), (WHERE, second, ("yaml",))]
+
+
+def test_a_repeated_aigc_key_is_a_duplicate_file_label() -> None:
+    text = f"---\nAIGC: '{json.dumps(LABEL)}'\nAIGC:\n  Label: '1'\n---\n{BODY}"
+    check = check_file_labels(build_event(**media_fields(text.encode(), "text/markdown")))
+    assert check is not None and len(check.extraction.labels) == 2
+    duplicate = only(check.findings, "file_label_duplicate")
+    assert "2 implicit labels" in duplicate.message

@@ -2,7 +2,8 @@
 
 The packages are written with Python's zipfile (no python-docx here) holding a minimal
 ``[Content_Types].xml`` and a ``docProps/custom.xml`` built with ElementTree; the zip bomb is a highly
-compressible part, once declaring its real size and once lying about it.
+compressible part, once declaring its real size and once lying about it. C2PA manifests are signed into
+the packages by c2pa-python's Builder with the test CA (tests/fixtures/c2pa.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import time
 import zipfile
 from xml.etree import ElementTree as ET
 
+import c2pa  # type: ignore[import-untyped]
 import pytest
 
+from classifiers.labels.file_labels import check_file_labels
 from classifiers.labels.media import ooxml
 from classifiers.labels.media.base import Extraction, Limits
+from classifiers.labels.media.c2pa_manifest import read_c2pa
 from classifiers.labels.media.registry import read_media, spec_for
+from tests.fixtures.c2pa import created_action, make_credentials, sign
+from tests.fixtures.labels import build_event, codes, media_fields
 from tests.fixtures.media import LABEL
 
 WRAPPED = json.dumps({"AIGC": LABEL}, separators=(",", ":"))
@@ -48,7 +54,9 @@ def custom_xml(*properties: tuple[str, str, str], encoding: str = "utf-8") -> by
     return serialised
 
 
-def package(kind: str, custom: bytes | None, *, extra: int = 0) -> bytes:
+def package(
+    kind: str, custom: bytes | None, *, extra: int = 0, compression: int = zipfile.ZIP_DEFLATED
+) -> bytes:
     main, _ = MAIN_PART[kind]
     ET.register_namespace("", CONTENT_TYPES_NS)
     types = ET.Element(f"{{{CONTENT_TYPES_NS}}}Types")
@@ -56,7 +64,7 @@ def package(kind: str, custom: bytes | None, *, extra: int = 0) -> bytes:
         types, f"{{{CONTENT_TYPES_NS}}}Default", {"Extension": "xml", "ContentType": "application/xml"}
     )
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
         archive.writestr("[Content_Types].xml", ET.tostring(types, xml_declaration=True, encoding="utf-8"))
         archive.writestr(main, b"<?xml version='1.0'?><root/>")
         for index in range(extra):
@@ -184,3 +192,91 @@ def test_registry_picks_the_ooxml_reader() -> None:
     with zipfile.ZipFile(plain_zip, "w") as archive:
         archive.writestr("readme.txt", "not a package")
     assert not ooxml.SPEC.sniff(plain_zip.getvalue())
+
+
+DOCX = MAIN_PART["docx"][1]
+
+
+@pytest.fixture(scope="module")
+def signed_docx() -> bytes:
+    """A labelled DOCX signed by c2pa-python; its zip handler signs only stored (uncompressed) entries."""
+    data = package("docx", custom_xml(("AIGC", "lpwstr", WRAPPED)), compression=zipfile.ZIP_STORED)
+    return sign(data, DOCX, make_credentials(), [created_action("trainedAlgorithmicMedia")])
+
+
+def test_c2pa_manifest_part_is_reported_and_validates(signed_docx: bytes) -> None:
+    assert ooxml.C2PA_PART in zipfile.ZipFile(io.BytesIO(signed_docx)).namelist()
+    out = read_media(signed_docx, DOCX)
+    assert out.c2pa_locations == [f"ooxml:{ooxml.C2PA_PART}"] and not out.problems
+    assert [label.location for label in out.labels] == [WHERE]
+    report = read_c2pa(signed_docx, DOCX)
+    assert report is not None and report.error is None
+    assert report.intact and report.ai_generated
+    check = check_file_labels(build_event(**media_fields(signed_docx, DOCX)))
+    assert check is not None and check.c2pa is not None and check.c2pa.intact
+    assert "c2pa_manifest_invalid" not in codes(check.findings)
+
+
+def test_c2pa_manifest_of_a_template_is_read_as_its_document_type(signed_docx: bytes) -> None:
+    report = read_c2pa(signed_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.template")
+    assert report is not None and report.error is None and report.intact
+
+
+def test_document_changed_after_signing_is_invalid(signed_docx: bytes) -> None:
+    archive = zipfile.ZipFile(io.BytesIO(signed_docx))
+    main, _ = MAIN_PART["docx"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as changed:
+        for info in archive.infolist():
+            body = archive.read(info)
+            changed.writestr(
+                info, b"<?xml version='1.0'?><root>edited</root>" if info.filename == main else body
+            )
+    out = read_media(buffer.getvalue(), DOCX)
+    assert out.c2pa_locations == [f"ooxml:{ooxml.C2PA_PART}"]
+    report = read_c2pa(buffer.getvalue(), DOCX)
+    assert report is not None and not report.intact
+    assert "assertion.collectionHash.mismatch" in report.failure_codes
+
+
+def _recompressed(signed: bytes, *, manifest: int) -> bytes:
+    """The signed package rewritten by zipfile with deflated parts, the manifest part as ``manifest``."""
+    archive = zipfile.ZipFile(io.BytesIO(signed))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as recompressed:
+        for info in archive.infolist():
+            method = manifest if info.filename == ooxml.C2PA_PART else zipfile.ZIP_DEFLATED
+            recompressed.writestr(info.filename, archive.read(info), compress_type=method)
+    return buffer.getvalue()
+
+
+def test_deflated_package_cannot_be_signed_by_c2pa_python() -> None:
+    """c2pa-python 0.38.1 cannot sign a package with deflated entries, which is what Word writes."""
+    deflated = package("docx", custom_xml(("AIGC", "lpwstr", WRAPPED)))
+    with pytest.raises(c2pa.C2paError, match="compression method not supported"):
+        sign(deflated, DOCX, make_credentials(), [created_action("trainedAlgorithmicMedia")])
+
+
+def test_recompressed_package_with_stored_manifest_is_invalid(signed_docx: bytes) -> None:
+    data = _recompressed(signed_docx, manifest=zipfile.ZIP_STORED)
+    out = read_media(data, DOCX)
+    assert out.c2pa_locations == [f"ooxml:{ooxml.C2PA_PART}"] and [lb.location for lb in out.labels] == [
+        WHERE
+    ]
+    check = check_file_labels(build_event(**media_fields(data, DOCX)))
+    assert check is not None and check.c2pa is not None and not check.c2pa.intact
+    assert "assertion.collectionHash.mismatch" in check.c2pa.failure_codes
+    assert "c2pa_manifest_invalid" in codes(check.findings)
+
+
+def test_deflated_manifest_is_seen_but_cannot_be_validated(signed_docx: bytes) -> None:
+    """c2pa-python cannot read a deflated manifest part: reported as unchecked, never as absent."""
+    data = _recompressed(signed_docx, manifest=zipfile.ZIP_DEFLATED)
+    out = read_media(data, DOCX)
+    assert out.c2pa_locations == [f"ooxml:{ooxml.C2PA_PART}"]
+    check = check_file_labels(build_event(**media_fields(data, DOCX)))
+    assert check is not None and check.c2pa is not None
+    assert check.c2pa.error is not None and "compression method not supported" in check.c2pa.error
+    assert [f.message for f in check.findings if f.code == "media_unreadable"] == [
+        f"C2PA manifest could not be checked: {check.c2pa.error}"
+    ]

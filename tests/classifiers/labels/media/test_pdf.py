@@ -3,7 +3,9 @@
 Fixtures are written by pypdf (PdfWriter.add_metadata; incremental updates with
 ``PdfWriter(..., incremental=True)``). pypdf writes no object streams, so the compressed-Info case is an
 incremental update appended to a pypdf file that moves pypdf's own Info object into an object stream;
-pypdf's reader is asked to read every transformed file back, so the fixtures are valid PDF.
+pypdf's reader is asked to read every transformed file back, so the fixtures are valid PDF. XMP packets
+go into the catalog's /Metadata stream through pypdf's ``PdfWriter.xmp_metadata``; C2PA manifests are
+signed into pypdf files by c2pa-python's Builder with the test CA (tests/fixtures/c2pa.py).
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from typing import Any
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+from classifiers.labels.file_labels import check_file_labels
 from classifiers.labels.media import pdf
 from classifiers.labels.media.base import Extraction, Limits
+from classifiers.labels.media.c2pa_manifest import read_c2pa
 from classifiers.labels.media.registry import read_media, spec_for
+from tests.fixtures.c2pa import IPTC, created_action, make_credentials, sign
+from tests.fixtures.labels import build_event, codes, media_fields
 from tests.fixtures.media import LABEL
 from tests.fixtures.pdfs import update, write
 
@@ -213,3 +219,135 @@ def test_registry_picks_the_pdf_reader() -> None:
     assert read_media(data, None).format == "pdf"
     mismatch = read_media(data, "image/png")
     assert mismatch.format == "pdf" and "mime_mismatch" in {problem.code for problem in mismatch.problems}
+
+
+XMP_WHERE = "pdf:Metadata:xmp:TC260:AIGC"
+
+
+def xmp_packet(record: dict[str, Any], source_type: str = "trainedAlgorithmicMedia") -> bytes:
+    """An XMP packet in the TC260 element form (labels.md §4.4) with an IPTC DigitalSourceType."""
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:TC260="http://www.tc260.org.cn/ns/AIGC/1.0/" '
+        'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+        f"<TC260:AIGC>{json.dumps(record).replace('&', '&amp;').replace('<', '&lt;')}</TC260:AIGC>"
+        f"<Iptc4xmpExt:DigitalSourceType>{IPTC}{source_type}</Iptc4xmpExt:DigitalSourceType>"
+        '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    ).encode()
+
+
+def write_xmp(packet: bytes, info: dict[str, Any] | None = None) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(72, 72)
+    if info:
+        writer.add_metadata(info)
+    writer.xmp_metadata = packet
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def test_xmp_metadata_stream_written_by_pypdf() -> None:
+    data = write_xmp(xmp_packet(LABEL))
+    assert PdfReader(io.BytesIO(data)).xmp_metadata is not None
+    out = read_media(data, "application/pdf")
+    assert not out.problems
+    assert _summary(out) == [(XMP_WHERE, LABEL, ("bare",))]
+    [claim] = out.source_types
+    assert claim.location == "pdf:Metadata:xmp:Iptc4xmpExt:DigitalSourceType" and claim.is_ai
+
+
+def test_xmp_and_info_labels_are_two_records() -> None:
+    """GB 45438-2025 6.1 c: one label per file; Info and XMP both come back so the duplicate shows."""
+    data = write_xmp(xmp_packet({**LABEL, "ProduceID": "hy-xmp"}), {"/AIGC": WRAPPED})
+    out = _read(data)
+    assert [(label.location, label.record["ProduceID"]) for label in out.labels if label.record] == [
+        (WHERE, "hy-0001"),
+        (XMP_WHERE, "hy-xmp"),
+    ]
+
+
+def test_compressed_xmp_stream() -> None:
+    """The /Metadata stream FlateDecode-compressed (pypdf's own flate_encode of the stream it wrote)."""
+    writer = PdfWriter()
+    writer.add_blank_page(72, 72)
+    writer.xmp_metadata = xmp_packet(LABEL)
+    reference = writer.root_object.raw_get("/Metadata")
+    encoded = reference.get_object().flate_encode()
+    writer._objects[reference.idnum - 1] = encoded
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    data = buffer.getvalue()
+    assert b"/FlateDecode" in data and b"TC260" not in data
+    out = _read(data)
+    assert _summary(out) == [(XMP_WHERE, LABEL, ("bare",))] and not out.problems
+    limited = _read(data, Limits(max_inflated_bytes=10))
+    assert limited.labels == [] and "limit_exceeded" in {problem.code for problem in limited.problems}
+
+
+def test_label_added_by_an_incremental_update_is_after_media_data() -> None:
+    """The original revision (up to its %%EOF) had no label; an appended revision added one."""
+    data = update(write(None), {"/AIGC": WRAPPED})
+    assert data.count(b"%%EOF") == 2 and data.index(b"ContentProducer") > data.index(b"%%EOF")
+    out = _read(data)
+    assert _summary(out) == [(WHERE, LABEL, ("after_media_data", "wrapped"))] and not out.problems
+    check = check_file_labels(build_event(**media_fields(data, "application/pdf")))
+    assert check is not None and "file_label_nonstandard_form" in codes(check.findings)
+
+
+def test_xmp_added_by_an_incremental_update_is_after_media_data() -> None:
+    writer = PdfWriter(io.BytesIO(write(None)), incremental=True)
+    writer.xmp_metadata = xmp_packet(LABEL)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    out = _read(buffer.getvalue())
+    assert _summary(out) == [(XMP_WHERE, LABEL, ("after_media_data", "bare"))] and not out.problems
+
+
+def test_a_labelled_original_with_a_later_update_is_not_after_media_data() -> None:
+    data = update(update(write({"/AIGC": WRAPPED})))
+    assert data.count(b"%%EOF") == 3
+    assert _summary(_read(data)) == [(WHERE, LABEL, ("wrapped",))]
+
+
+@pytest.fixture(scope="module")
+def signed_pdf() -> bytes:
+    return sign(
+        write({"/AIGC": WRAPPED}),
+        "application/pdf",
+        make_credentials(),
+        [created_action("trainedAlgorithmicMedia")],
+    )
+
+
+def test_c2pa_manifest_signed_by_c2pa_python_is_reported_and_validates(signed_pdf: bytes) -> None:
+    """c2pa-python stores the store as an embedded file named in the catalog's /AF with
+    /AFRelationship /C2PA_Manifest (C2PA 2.x, embedding in PDF)."""
+    assert b"/AFRelationship/C2PA_Manifest" in signed_pdf
+    out = read_media(signed_pdf, "application/pdf")
+    [location] = out.c2pa_locations
+    assert location.startswith("pdf:AF ") and location.endswith(":C2PA_Manifest")
+    assert _summary(out) == [(WHERE, LABEL, ("wrapped",))] and not out.problems
+    report = read_c2pa(signed_pdf, "application/x-pdf")
+    assert report is not None and report.error is None and report.intact and report.ai_generated
+
+
+def test_pdf_changed_after_signing_is_invalid(signed_pdf: bytes) -> None:
+    tampered = signed_pdf.replace(b"hy-0001", b"hy-0666", 1)
+    assert len(tampered) == len(signed_pdf)
+    check = check_file_labels(build_event(**media_fields(tampered, "application/pdf")))
+    assert check is not None and check.c2pa is not None and not check.c2pa.intact
+    assert "c2pa_manifest_invalid" in codes(check.findings)
+
+
+def test_manifest_the_catalog_no_longer_names_is_seen_but_not_validated(signed_pdf: bytes) -> None:
+    start = signed_pdf.index(b"/AF[")
+    end = signed_pdf.index(b"]", start) + 1
+    unnamed = signed_pdf[:start] + b" " * (end - start) + signed_pdf[end:]
+    out = read_media(unnamed, "application/pdf")
+    assert out.c2pa_locations == ["pdf:C2PA_Manifest"]
+    report = read_c2pa(unnamed, "application/pdf")
+    assert report is not None and report.error is not None and "does not find" in report.error
+    check = check_file_labels(build_event(**media_fields(unnamed, "application/pdf")))
+    assert check is not None and "media_unreadable" in codes(check.findings)
