@@ -11,9 +11,10 @@ decides nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from typing import Final, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from classifiers.content import CONTENT_TYPES
 from classifiers.labels.codes import FINDING_CODES, JUDGED_LABELS
@@ -24,9 +25,11 @@ from stream.core.vocab import (
     ACTIONS,
     CALL_OUTCOMES,
     NOTE_CODES,
+    PIXEL_OUTCOMES,
     REASON_CATEGORIES,
     REJECT_REASONS,
     CallOutcome,
+    PixelOutcome,
     RejectReason,
 )
 
@@ -268,6 +271,11 @@ class Metrics:
         every outcome of each of ``names`` from 0."""
         self.registry.register(_ClassifierCalls(calls, tuple(names)))
 
+    def watch_pixel_reads(self, runner: PixelCounts) -> None:
+        """Serves ``huiyan_pixel_reads_total``, ``huiyan_pixel_read_seconds_total`` and
+        ``huiyan_pixel_reads_pending`` from the pixel runner (OCR of the visible label)."""
+        self.registry.register(_PixelReads(runner))
+
     def watch_strike_book(self, accounts: Callable[[], int]) -> None:
         """Serves ``huiyan_strike_accounts``: accounts with strikes held in memory."""
         gauge = Gauge(
@@ -406,6 +414,58 @@ class _ClassifierCalls:
             "batch call is bisected, so one bad text costs several failed calls",
             labels=["classifier", "outcome"],
         )
+
+
+class PixelCounts(Protocol):
+    """What the pixel runner (stream.core.pixels.PixelRunner) tells the metrics."""
+
+    def outcomes(self) -> dict[tuple[str, PixelOutcome], int]: ...
+    def seconds(self) -> dict[str, float]: ...
+    def pending(self) -> int: ...
+
+
+class _PixelReads:
+    """The pixel runner's counts, read at each scrape; every outcome of image and video from 0."""
+
+    def __init__(self, runner: PixelCounts) -> None:
+        self.runner = runner
+
+    def describe(self) -> list[Metric]:
+        return list(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        reads, seconds, pending = self._families()
+        counts = {(kind, outcome): 0 for kind in _SEEN_TYPES for outcome in PIXEL_OUTCOMES}
+        counts.update(self.runner.outcomes())
+        for (kind, outcome), value in sorted(counts.items()):
+            reads.add_metric([kind, outcome], value)
+        spent = {kind: 0.0 for kind in _SEEN_TYPES}
+        spent.update(self.runner.seconds())
+        for kind, total in sorted(spent.items()):
+            seconds.add_metric([kind], total)
+        pending.add_metric([], self.runner.pending())
+        yield from (reads, seconds, pending)
+
+    @staticmethod
+    def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily]:
+        return (
+            CounterMetricFamily(
+                "huiyan_pixel_reads",
+                "Looks at an image's or video's pixels for the visible label, by content type and outcome: "
+                "read, unreadable (not decodable), busy (HUIYAN_PIXEL_QUEUE reads pending: skipped), "
+                "timed_out (the batch stopped waiting, HUIYAN_PIXEL_TIMEOUT_MS), failed (a bug)",
+                labels=["content_type", "outcome"],
+            ),
+            CounterMetricFamily(
+                "huiyan_pixel_read_seconds",
+                "Seconds spent decoding media and running OCR, by content type (finished reads)",
+                labels=["content_type"],
+            ),
+            GaugeMetricFamily("huiyan_pixel_reads_pending", "Pixel reads started and not finished yet"),
+        )
+
+
+_SEEN_TYPES: Final = ("image", "video")
 
 
 class LagMetrics:

@@ -9,16 +9,21 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stream.core.pipeline import EventLimits, ModerationContext, TextClassifier
 from stream.core.policy import load_policy
 from stream.settings import Settings
 
+if TYPE_CHECKING:
+    from stream.core.pixels import PixelRunner
 
-def build_context(settings: Settings) -> ModerationContext:
+
+def build_context(settings: Settings, *, offline: bool = False) -> ModerationContext:
     """The core's context from settings; shared by the worker and the offline mode.
 
-    The classifier model is loaded here, once per process.
+    The classifier model is loaded here, once per process. ``offline`` (``huiyan moderate``) waits for
+    every pixel read instead of bounding them: a file of events has no stream to keep up with.
     """
     classifiers: tuple[TextClassifier, ...] = ()
     if settings.classifiers_enabled and settings.classifier_factory:
@@ -38,6 +43,23 @@ def build_context(settings: Settings) -> ModerationContext:
         if settings.c2pa_trust_anchors
         else None,
         classifier_timeout_s=settings.classifier_timeout_ms / 1000,
+        pixel_runner=build_pixel_runner(settings, offline=offline),
+    )
+
+
+def build_pixel_runner(settings: Settings, *, offline: bool = False) -> PixelRunner | None:
+    """The runner of pixel reads (OCR of the visible label); None when ``HUIYAN_PIXEL_CHECKS`` is off."""
+    if not settings.pixel_checks:
+        return None
+    from classifiers.labels.pixels import read_visible_labels
+
+    from stream.core.pixels import PixelRunner
+
+    return PixelRunner(
+        read_visible_labels,
+        threads=settings.pixel_threads,
+        max_pending=1 << 30 if offline else settings.pixel_queue,
+        timeout_s=None if offline else settings.pixel_timeout_ms / 1000,
     )
 
 

@@ -354,6 +354,34 @@ class Settings:
         "on small CPUs (benchmarks/RESULTS.md).",
         parse=_positive_int,
     )
+    pixel_checks: bool = setting(
+        "HUIYAN_PIXEL_CHECKS",
+        True,
+        "Look for the visible label in the pixels of image and video events (OCR, GB 45438-2025 5.2, 5.4); "
+        "off leaves the explicit label judged as declared.",
+        parse=_bool,
+    )
+    pixel_threads: int = setting(
+        "HUIYAN_PIXEL_THREADS",
+        1,
+        "Threads that decode media and run OCR, apart from the thread that scores texts.",
+        parse=_positive_int,
+    )
+    pixel_queue: int = setting(
+        "HUIYAN_PIXEL_QUEUE",
+        4,
+        "Pixel reads that may be pending at once in a worker or `huiyan serve`; a media event beyond them "
+        "is decided without one (`explicit_label_unseen`, explicit verdict `inconclusive`). `huiyan "
+        "moderate` waits for every read.",
+        parse=_positive_int,
+    )
+    pixel_timeout_ms: int = setting(
+        "HUIYAN_PIXEL_TIMEOUT_MS",
+        5_000,
+        "How long a batch waits for its pixel reads, from their start; a read not done by then leaves its "
+        "event's explicit verdict `inconclusive`. `huiyan moderate` waits for every read.",
+        parse=_positive_int,
+    )
     api_host: str = setting(
         "HUIYAN_API_HOST",
         "127.0.0.1",

@@ -223,7 +223,63 @@ _CODES: Final = (
         "explicit_label_not_on_edge",
         "warning",
         "GB 45438-2025 5.2",
-        "An image label is declared somewhere other than an edge or corner of the image.",
+        "An image label is declared, or seen in the pixels, somewhere other than an edge or corner of the "
+        "image.",
+    ),
+    # Explicit label seen in the pixels: OCR of the image or of the video's opening seconds
+    # (classifiers.labels.pixels), compared with what the event declares.
+    FindingCode(
+        "explicit_label_seen",
+        "info",
+        "GB 45438-2025 5.2, 5.4; Labeling Measures Art. 4(3), 4(4)",
+        "A text prompt with both elements is visible on the image or video (text, size, place and, for "
+        "video, time on screen as measured in the message).",
+    ),
+    FindingCode(
+        "explicit_label_declared_not_visible",
+        "violation",
+        "Labeling Measures Art. 4(3), 4(4); GB 45438-2025 5.2, 5.4",
+        "The event declares a text label, but no complete text prompt is visible on the image or in the "
+        "video's opening seconds.",
+    ),
+    FindingCode(
+        "explicit_label_seen_too_small",
+        "violation",
+        "GB 45438-2025 5.2, 5.4",
+        "The visible prompt's text height is below 5 % of the shortest side of the image or frame.",
+    ),
+    FindingCode(
+        "explicit_label_seen_wrong_place",
+        "violation",
+        "GB 45438-2025 5.2, 5.4; Labeling Measures Art. 4(3), 4(4)",
+        "The visible video prompt appears only after the opening frames (on an image, a prompt off the "
+        "edges is explicit_label_not_on_edge).",
+    ),
+    FindingCode(
+        "explicit_label_seen_too_short",
+        "violation",
+        "GB 45438-2025 5.4",
+        "The visible video prompt stays on screen for less than 2 s.",
+    ),
+    FindingCode(
+        "explicit_label_seen_incomplete",
+        "violation",
+        "GB 45438-2025 5.1, 5.2, 5.4",
+        "A visible label-like prompt has only the AI element or only the generation element.",
+    ),
+    FindingCode(
+        "explicit_label_seen_undeclared",
+        "warning",
+        "Labeling Measures Art. 4(3), 4(4)",
+        "A complete text prompt is visible, but the event declares no explicit label.",
+    ),
+    FindingCode(
+        "explicit_label_unseen",
+        "warning",
+        "GB 45438-2025 5.2, 5.4",
+        "The pixels could not be read (undecodable, over a limit, timed out, OCR failed): whether a prompt "
+        "is visible is unknown.",
+        undecided=True,
     ),
     # Consent of the person whose face or voice was edited.
     FindingCode(

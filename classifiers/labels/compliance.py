@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from classifiers.content import ContentEvent
 from classifiers.labels.codes import FINDING_CODES, finding
@@ -22,6 +22,9 @@ from classifiers.labels.file_labels import check_file_labels
 from classifiers.labels.findings import LabelFinding, LabelStatus, Notice
 from classifiers.labels.implicit import check_implicit_label
 from classifiers.labels.notice import decide_notice, propagator_metadata
+
+if TYPE_CHECKING:  # the OCR engine loads only when pixels were read
+    from classifiers.labels.pixels import PixelReading
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,20 +60,47 @@ _UNRELIABLE: Final = frozenset(
 )
 
 
+# Findings of the declaration that a label seen in the pixels settles: it is there, and its size,
+# position and duration were measured.
+_MEASURED_WHEN_SEEN: Final = frozenset(
+    {
+        "explicit_label_missing",
+        "explicit_label_size_unknown",
+        "explicit_label_position_unknown",
+        "explicit_label_duration_unknown",
+    }
+)
+
+
 def check_event_labels(
     event: ContentEvent,
     *,
     platform_code: str,
     signing_keys: Mapping[str, str] | None = None,
     c2pa_trust_anchors: str | None = None,
+    seen: PixelReading | None = None,
 ) -> LabelReport:
     """Checks one event's labels; ``platform_code`` is the distributing platform's own provider code.
 
     ``signing_keys`` maps producer codes to their SM2 public keys (label signatures are verified against
-    these only); ``c2pa_trust_anchors`` is PEM text of the C2PA signers to trust.
+    these only); ``c2pa_trust_anchors`` is PEM text of the C2PA signers to trust. ``seen`` is what the
+    pixels of an image or video show (``classifiers.labels.pixels``); None when they were not looked at.
     """
     implicit = check_implicit_label(event)
     explicit = check_explicit_label(event)
+    explicit_findings = list(explicit.findings)
+    seen_label = None
+    if seen is not None:
+        from classifiers.labels.pixels import check_visible_label
+
+        seen_findings = check_visible_label(event, seen)
+        complete = [label for label in seen.labels if label.complete]
+        if complete:
+            seen_label = complete[0].text
+            # The label is on the content, whatever the event declared; what the pixels measured
+            # replaces the facts the declaration lacked.
+            explicit_findings = [f for f in explicit_findings if f.code not in _MEASURED_WHEN_SEEN]
+        explicit_findings += seen_findings
     consent = check_consent(event)
     in_file = check_file_labels(event, signing_keys=signing_keys, c2pa_trust_anchors=c2pa_trust_anchors)
     implicit_findings = list(implicit.findings)
@@ -83,7 +113,7 @@ def check_event_labels(
         if in_file.record is not None and in_file.record.attribute is not None:
             effective = in_file.record
     file_findings = in_file.findings if in_file is not None else ()
-    findings = [*implicit_findings, *file_findings, *explicit.findings, *consent]
+    findings = [*implicit_findings, *file_findings, *explicit_findings, *consent]
     unreliable = [f for f in findings if f.code in _UNRELIABLE]
     ai_claim = in_file is not None and in_file.ai_claim
     notice = decide_notice(
@@ -92,6 +122,7 @@ def check_event_labels(
         explicit,
         unreliable=unreliable[0] if unreliable else None,
         ai_provenance=ai_claim and not found_in_file and not implicit.declared,
+        seen_label=seen_label,
     )
     metadata = propagator_metadata(event, notice, effective, platform_code)
     if metadata is not None and not platform_code:
@@ -111,10 +142,17 @@ def check_event_labels(
         label_found=implicit_found,
         unread_part=file_incomplete,
     )
+    explicit_found = explicit.found or bool(seen is not None and seen.labels)
+    # Pixels that could not be read leave a label on them possible: "inconclusive", as for an unread file.
+    pixels_unread = seen is not None and seen.problem is not None
     explicit_status = label_status(
-        [f for f in findings if FINDING_CODES[f.code].judges == "explicit"], label_found=explicit.found
+        [f for f in findings if FINDING_CODES[f.code].judges == "explicit"],
+        label_found=explicit_found,
+        unread_part=pixels_unread,
     )
-    status = label_status(findings, label_found=implicit_found or explicit.found, unread_part=file_incomplete)
+    status = label_status(
+        findings, label_found=implicit_found or explicit_found, unread_part=file_incomplete or pixels_unread
+    )
     return LabelReport(
         findings=tuple(findings),
         implicit_status=implicit_status,

@@ -42,6 +42,7 @@ def decide_notice(
     *,
     unreliable: LabelFinding | None = None,
     ai_provenance: bool = False,
+    seen_label: str | None = None,
 ) -> Notice:
     """Labeling Measures Art. 6(1)-(3), in that order of precedence.
 
@@ -50,7 +51,8 @@ def decide_notice(
     no GB 45438 label. Our reading, where the Measures are silent: Art. 6(1) rests on an implicit label
     that meets the standard (GB 45438-2025 Annex E, one per file, unaltered), so only such a label's Label
     sets the notice; a defective label and a foreign provenance claim are generation traces the platform
-    found itself, Art. 6(3), whatever the event declares.
+    found itself, Art. 6(3), whatever the event declares. ``seen_label`` is a complete prompt seen in the
+    pixels: a trace like a declared explicit label.
     """
     if implicit.attribute is not None and unreliable is None:
         # Art. 6(1): the metadata marks the content; "2"/"3" carry an upstream platform's judgement on.
@@ -71,7 +73,7 @@ def decide_notice(
         how = "declared_ai_generated=true" if event.declared_ai_generated else "declared_ai_generated absent"
         basis = f"Labeling Measures Art. 6(2): no readable implicit label; the producer declares it ({how})"
         return Notice("possible", NOTICE_TEXTS["possible"], basis)
-    trace = _generation_trace(implicit, explicit)
+    trace = _generation_trace(implicit, explicit, seen_label)
     if trace is not None:
         # Art. 6(3): no label, no declaration, but an explicit label or another generation trace.
         basis = f"Labeling Measures Art. 6(3): not declared; {trace}"
@@ -80,9 +82,13 @@ def decide_notice(
     return Notice("none", None, basis)
 
 
-def _generation_trace(implicit: ImplicitLabelCheck, explicit: ExplicitLabelCheck) -> str | None:
+def _generation_trace(
+    implicit: ImplicitLabelCheck, explicit: ExplicitLabelCheck, seen_label: str | None
+) -> str | None:
     if explicit.declared:
         return "the producer declared an explicit label"
+    if seen_label is not None:
+        return f"a label was seen in the pixels: {seen_label}"
     if explicit.text_label is not None:
         return f"a label-like text prompt was found: {explicit.text_label.text}"
     if implicit.declared:

@@ -7,13 +7,13 @@ cd "$repo"
 
 python="${HUIYAN_PYTHON:-}"
 if [[ -z "$python" ]]; then
-  for candidate in python3.11 python3.12 python3.13 python3; do
-    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))'; then
+  for candidate in python3.11 python3.12 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))'; then
       python="$candidate"; break
     fi
   done
 fi
-[[ -n "$python" ]] || { echo "bootstrap: Python 3.11-3.13 is needed" >&2; exit 1; }
+[[ -n "$python" ]] || { echo "bootstrap: Python 3.11 or 3.12 is needed (rapidocr_onnxruntime stops at 3.12)" >&2; exit 1; }
 
 if [[ ! -x .venv/bin/python ]]; then
   echo "[bootstrap] creating .venv with $("$python" --version)" >&2

@@ -1,8 +1,11 @@
 """Regenerates the media events at the end of ``stream/samples/events.jsonl`` (evt-0015 to evt-0017).
 
 The images are drawn by Pillow here and carry labels we wrote: a PNG whose file label matches the
-declared one, a JPEG whose EXIF UserComment label names another content number than the event declares
-(what tampering looks like), and a WebP without any label although the event declares one. Run with
+declared one and whose visible "AI生成" is drawn as declared (10% of the shortest side, bottom left), a
+JPEG whose EXIF UserComment label names another content number than the event declares (what tampering
+looks like) and whose visible label is drawn at 4% though 10% is declared, and a WebP without any label,
+in the file or in the pixels, although the event declares both. The visible label is drawn with a CJK
+font from Debian's fonts-wqy-zenhei. Run with
 ``.venv/bin/python deploy/dev/media_samples.py``; it replaces those three lines and keeps the rest.
 """
 
@@ -14,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, PngImagePlugin
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 SAMPLES = Path(__file__).resolve().parents[2] / "stream" / "samples" / "events.jsonl"
 PRODUCER = {
@@ -38,10 +41,22 @@ def label(content_id: str) -> dict[str, str]:
     }
 
 
-def picture(colour: tuple[int, int, int]) -> Image.Image:
-    image = Image.new("RGB", (64, 40), colour)
+WIDTH, HEIGHT = 640, 400
+FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+
+
+def picture(colour: tuple[int, int, int], label_ratio: float | None) -> Image.Image:
+    """A plain picture with a light band, and the visible label "AI生成" at ``label_ratio`` of the
+    shortest side in the bottom-left corner (None: no label)."""
+    image = Image.new("RGB", (WIDTH, HEIGHT), colour)
     draw = ImageDraw.Draw(image)
-    draw.rectangle((2, 30, 30, 38), fill=(255, 255, 255))  # where the visible "AI生成" label would sit
+    draw.rectangle((0, HEIGHT // 3, WIDTH, HEIGHT // 3 + 20), fill=(240, 240, 240))
+    if label_ratio is not None:
+        font = ImageFont.truetype(str(FONT), round(label_ratio * min(WIDTH, HEIGHT)))
+        left, top, right, bottom = draw.textbbox((0, 0), "AI生成", font=font)
+        x, y = 16, HEIGHT - 16 - (bottom - top)
+        draw.rectangle((x - 6, y - 6, x + right - left + 6, y + bottom - top + 6), fill=(255, 255, 255))
+        draw.text((x - left, y - top), "AI生成", font=font, fill=(0, 0, 0))
     return image
 
 
@@ -62,9 +77,9 @@ def event(number: int, content_id: str, text: str, mime: str, data: str) -> dict
         "content_type": "image",
         "service_type": "image_video_generation",
         "text": text,
-        "media": {"mime_type": mime, "width": 64, "height": 40, "data_base64": data},
+        "media": {"mime_type": mime, "width": WIDTH, "height": HEIGHT, "data_base64": data},
         "implicit_label": label(content_id),
-        "explicit_label": {"kind": "text", "position": "bottom_left", "text": "AI生成", "size_ratio": 0.2},
+        "explicit_label": {"kind": "text", "position": "bottom_left", "text": "AI生成", "size_ratio": 0.1},
     }
 
 
@@ -80,16 +95,16 @@ def main() -> None:
             "img-0015",
             "湖边的白色帆船",
             "image/png",
-            encode(picture((70, 130, 180)), "PNG", pnginfo=png_info),
+            encode(picture((70, 130, 180), 0.1), "PNG", pnginfo=png_info),
         ),
         event(
             16,
             "img-0016",
             "夜色中的城市天际线",
             "image/jpeg",
-            encode(picture((20, 20, 60)), "JPEG", exif=exif),
+            encode(picture((20, 20, 60), 0.04), "JPEG", exif=exif, quality=90),
         ),
-        event(17, "img-0017", "秋天的银杏大道", "image/webp", encode(picture((220, 180, 40)), "WEBP")),
+        event(17, "img-0017", "秋天的银杏大道", "image/webp", encode(picture((220, 180, 40), None), "WEBP")),
     ]
     kept = [
         line

@@ -278,6 +278,26 @@ FLEET = [
                 width=12,
                 right_axis=("accounts held",),
             ),
+            Panel(
+                "Pixel reads (the visible label)",
+                "Looks at image and video pixels for the visible label (OCR), by outcome: busy and "
+                "timed_out events were decided without one (HuiyanPixelReadsSkipped); and the mean "
+                "seconds of one read (right axis: seconds).",
+                [
+                    Query(
+                        f"sum by (content_type, outcome) (rate(huiyan_pixel_reads_total{W}{RATE}))",
+                        "{{content_type}} {{outcome}}",
+                    ),
+                    Query(
+                        f"sum by (content_type) (rate(huiyan_pixel_read_seconds_total{W}{RATE})) / sum by "
+                        f'(content_type) (rate(huiyan_pixel_reads_total{{outcome=~"read|unreadable", '
+                        f'instance=~"$instance"}}{RATE}))',
+                        "{{content_type}} s per read",
+                    ),
+                ],
+                width=24,
+                right_axis=("image s per read", "video s per read"),
+            ),
         ],
     ),
     Row(

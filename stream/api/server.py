@@ -413,6 +413,8 @@ def build_api(settings: Settings) -> Api:
     metrics.policy(policies.live.version)
     metrics.shadow_policy(policies.shadow.version if policies.shadow else None)
     metrics.known_tenants = frozenset(settings.metrics_tenants)
+    if context.pixel_runner is not None:
+        metrics.watch_pixel_reads(context.pixel_runner)
     options = {
         "bootstrap_servers": ",".join(settings.bootstrap_servers),
         "acks": "all",

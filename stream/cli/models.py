@@ -346,7 +346,24 @@ def train(
     help="Also measure huiyan serve in the same run: maximum requests/s, and p50/p99 at 50, 100 and 200 "
     "requests/s with 16 concurrent clients.",
 )
-def bench(count: int, workers: int, threads: int, no_naive: bool, no_pin: bool, out: Path, api: bool) -> None:
+@click.option(
+    "--image-share",
+    type=click.FloatRange(0, 1),
+    default=0.02,
+    show_default=True,
+    help="Also decide the backlog with this share of image events (OCR of the visible label), and time one "
+    "pixel read per image size and of a video; 0 skips both.",
+)
+def bench(
+    count: int,
+    workers: int,
+    threads: int,
+    no_naive: bool,
+    no_pin: bool,
+    out: Path,
+    api: bool,
+    image_share: float,
+) -> None:
     """Benchmark the classifier and the stream end to end on the local broker (prints and records figures)."""
     from stream.tools.bench import run_bench
 
@@ -360,5 +377,6 @@ def bench(count: int, workers: int, threads: int, no_naive: bool, no_pin: bool, 
             pin=not no_pin,
             out=out,
             api=api,
+            image_share=image_share,
         )
     )

@@ -83,7 +83,7 @@ def moderate(
     from stream.core.offline import moderate_lines
     from stream.runtime import build_context
 
-    context = build_context(Settings.from_env(policy_file=policy_file))
+    context = build_context(Settings.from_env(policy_file=policy_file), offline=True)
     # click opens "-" for writing as stdout; rejected lines belong on stderr beside the summary.
     sink = (
         sys.stderr

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Protocol, cast
+from typing import TYPE_CHECKING, Final, Protocol, cast
 
 from classifiers.content import ContentEvent
 from classifiers.labels.codes import FINDING_CODES
@@ -41,6 +41,9 @@ from stream.core.records import (
 from stream.core.strikes import StrikeRecord
 from stream.core.terms import TermMatch
 from stream.core.vocab import ACTION_RANK, Action, CallOutcome, ReasonCategory
+
+if TYPE_CHECKING:  # built by stream.runtime; the OCR engine is not imported with the core
+    from stream.core.pixels import PixelRunner
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,9 @@ class ModerationContext:
     classifier_timeout_s: float | None = None
     # The thread that classifier calls with a timeout run on (one per context, built with it).
     classifier_runner: ClassifierRunner = field(default_factory=lambda: ClassifierRunner())
+    # Where image and video pixels are read for the visible label, off the text path (None: not read,
+    # the explicit label is judged as declared).
+    pixel_runner: PixelRunner | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,10 @@ def judge(
     """
     policies = (context.policy,) if policies is None else tuple(policies)
     started = context.timer()
+    # Pixel reads start first and run on their own threads while the texts are scored.
+    runner = context.pixel_runner
+    reads = [runner.submit(e) if runner is not None and runner.wants(e) else None for e in events]
+    deadline = runner.deadline() if runner is not None and any(r is not None for r in reads) else None
     scored = _score(events, context.classifiers, context.classifier_timeout_s, context.classifier_runner)
     for event, scores in zip(events, scored, strict=True):
         if event.normalised:
@@ -118,13 +128,14 @@ def judge(
     models = tuple(ModelVersion(c.name, c.version) for c in context.classifiers)
     per_event_ms = (context.timer() - started) * 1000 / max(len(events), 1)
     judged: list[Judged] = []
-    for event, scores in zip(events, scored, strict=True):
+    for event, scores, read in zip(events, scored, reads, strict=True):
         event_started = context.timer()
         report = check_event_labels(
             event,
             platform_code=context.platform_code,
             signing_keys=context.signing_keys,
             c2pa_trust_anchors=context.c2pa_trust_anchors,
+            seen=runner.result(read, deadline) if runner is not None and read is not None else None,
         )
         decisions = []
         for policy in policies:

@@ -38,6 +38,12 @@ REJECT_REASONS: Final = get_args(RejectReason)
 CallOutcome = Literal["ok", "failed", "timed_out", "refused_hung"]
 CALL_OUTCOMES: Final = get_args(CallOutcome)
 
+# How a look at an image's or a video's pixels for the visible label ended (stream.core.pixels). A metric
+# label. read: the pixels were decoded and searched; unreadable: they could not be decoded; busy: too many
+# reads were pending, so this one was never started; timed_out: the batch stopped waiting; failed: a bug.
+PixelOutcome = Literal["read", "unreadable", "busy", "timed_out", "failed"]
+PIXEL_OUTCOMES: Final = get_args(PixelOutcome)
+
 # A note on a decision (something the platform should know that is not a reason). A metric label.
 NoteCode = Literal["text_truncated", "text_normalised", "classifier_unscored"]
 NOTE_CODES: Final = get_args(NoteCode)

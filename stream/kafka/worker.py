@@ -63,6 +63,8 @@ def build_worker(settings: Settings) -> tuple[HuiyanWorker, BatchProcessor]:
     metrics.known_tenants = frozenset(settings.metrics_tenants)
     metrics.watch_classifier_calls(context.classifier_runner.calls, [c.name for c in context.classifiers])
     metrics.watch_strike_book(lambda: len(strikes))
+    if context.pixel_runner is not None:
+        metrics.watch_pixel_reads(context.pixel_runner)
     lag_reader = LagReader(settings)
 
     @app.timer(settings.lag_interval_s)  # type: ignore[untyped-decorator]

@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +56,12 @@ class StreamRun:
     # producing it, when only the workers and the broker were busy (the load generator of a real
     # deployment runs elsewhere). ``events_per_s`` counts from the first event produced.
     drain_events_per_s: float | None = None
+    # Mixed runs only: image events among ``events``, and how their pixel reads ended, from the decisions
+    # (seen: a label was found in the pixels; unseen: explicit_label_unseen, with its reason).
+    image_events: int = 0
+    pixel_outcomes: dict[str, int] = field(default_factory=dict)
+    # Mixed runs only: p50/p99 latency of the text events alone, in ms.
+    text_p50_p99_ms: list[float] = field(default_factory=list)
 
 
 STAGES = ("to_worker", "core", "to_broker")
@@ -131,6 +138,16 @@ def _event(index: int, run: str, text: str) -> dict[str, Any]:
     }
 
 
+def _pixel_outcome(decision: dict[str, Any]) -> str:
+    """How an image decision's pixel read ended, from its findings."""
+    for found in decision["label_findings"]:
+        if found["code"] == "explicit_label_unseen":
+            why: str = found.get("evidence") or found["message"]
+            return "unseen: " + why.split(":")[0]
+    seen = any(f["code"].startswith("explicit_label_seen") for f in decision["label_findings"])
+    return "seen" if seen else "read, no label seen"
+
+
 def _rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -157,8 +174,18 @@ class BenchDeployment(Deployment):
         self.stop_all()
         return rss
 
-    def run(self, name: str, texts: list[str], rate: float | None, timeout_s: float = 600) -> StreamRun:
+    def run(
+        self,
+        name: str,
+        texts: list[str],
+        rate: float | None,
+        timeout_s: float = 600,
+        media: dict[int, dict[str, Any]] | None = None,
+    ) -> StreamRun:
         """Produces one event per text (all at once, or paced at ``rate``/s) and times the decisions.
+
+        ``media`` turns the events at its positions into image events (its fields replace the text
+        event's, the text stays as the caption).
 
         While the workers run, the bench only produces and watches the decision topic's end offsets (one
         small request twice a second); it reads the decisions afterwards, so its own Kafka client does
@@ -172,6 +199,8 @@ class BenchDeployment(Deployment):
         arrived: dict[str, float] = {}
         timing: dict[str, tuple[float, float]] = {}
         deadline = time.time() + timeout_s
+        media = media or {}
+        pixel_outcomes: Counter[str] = Counter()
 
         def take(records: Any) -> None:
             for record in records:
@@ -179,6 +208,8 @@ class BenchDeployment(Deployment):
                 event_id = decision["event_id"]
                 if event_id in wanted and event_id not in arrived:
                     arrived[event_id] = record.timestamp / 1000
+                    if decision["content_type"] == "image":
+                        pixel_outcomes[_pixel_outcome(decision)] += 1
                     if not (stamps := decision.get("timing")):
                         continue  # the naive baseline's decisions carry no timing
                     timing[event_id] = (
@@ -187,7 +218,7 @@ class BenchDeployment(Deployment):
                     )
 
         def payload(i: int, text: str) -> bytes:
-            event = {**_event(i, run, text), "created_at": isoformat(datetime.now(UTC))}
+            event = {**_event(i, run, text), **media.get(i, {}), "created_at": isoformat(datetime.now(UTC))}
             return json.dumps(event, ensure_ascii=False).encode()
 
         sent_at: dict[str, float] = {}
@@ -232,6 +263,7 @@ class BenchDeployment(Deployment):
             "core": [timing[e][1] - timing[e][0] for e in timed],
             "to_broker": [arrived[e] - timing[e][1] for e in timed],
         }
+        text_only = [latency for e, latency in latencies.items() if int(e.rsplit("-", 1)[1]) not in media]
         return StreamRun(
             name,
             len(texts),
@@ -241,6 +273,9 @@ class BenchDeployment(Deployment):
             values[min(len(values) - 1, int(len(values) * 0.99))] * 1000,
             stages_ms={stage: _percentiles(spans[stage]) for stage in STAGES} if timed else {},
             drain_events_per_s=drained,
+            image_events=len(media),
+            pixel_outcomes=dict(pixel_outcomes),
+            text_p50_p99_ms=_percentiles(text_only) if media else [],
         )
 
     @staticmethod
@@ -317,10 +352,22 @@ def _wait_ready(deployment: BenchDeployment, texts: list[str]) -> None:
 
 
 def bench_stream(
-    texts: list[str], broker: str, workdir: Path, workers: int, threads: int, *, pin: bool
+    texts: list[str],
+    broker: str,
+    workdir: Path,
+    workers: int,
+    threads: int,
+    *,
+    pin: bool,
+    image_share: float = 0.0,
+    images: list[dict[str, Any]] | None = None,
 ) -> list[StreamRun]:
     """``pin``: worker i runs on CPU i (modulo the CPU count), as a deployment of one single-threaded
-    worker per core would be set up (a cpuset or ``taskset``); the broker and the bench float."""
+    worker per core would be set up (a cpuset or ``taskset``); the broker and the bench float.
+
+    With ``image_share`` and ``images`` (event fields of image events), a third run decides the same
+    backlog with that share of its events turned into image events, spread evenly, so its events/s
+    compare with the text-only backlog's of the same run."""
     deployment = BenchDeployment(broker, workdir)
     cpus = sorted(os.sched_getaffinity(0))
     try:
@@ -336,10 +383,23 @@ def bench_stream(
             texts[: max(200, len(texts) // 2)],
             rate=peak.events_per_s / 2,
         )
+        runs = [peak, half]
+        if image_share > 0 and images:
+            step = max(1, round(1 / image_share))
+            media = {i: images[(i // step) % len(images)] for i in range(0, len(texts), step)}
+            runs.append(
+                deployment.run(
+                    f"{label}, backlog with {len(media) / len(texts):.1%} image events",
+                    texts,
+                    None,
+                    media=media,
+                )
+            )
     finally:
         rss = deployment.stop_measured()
-    peak.rss_mb = half.rss_mb = rss
-    return [peak, half]
+    for run in runs:
+        run.rss_mb = rss
+    return runs
 
 
 def bench_naive(texts: list[str], broker: str, workdir: Path) -> list[StreamRun]:
@@ -363,6 +423,13 @@ def _show(runs: list[StreamRun]) -> list[StreamRun]:
         stages = "; ".join(f"{k} p50/p99 {v[0]:.0f}/{v[1]:.0f} ms" for k, v in run.stages_ms.items())
         if run.drain_events_per_s is not None:
             stages += f"\n    after the backlog was produced: {run.drain_events_per_s:.0f} events/s"
+        if run.image_events:
+            outcomes = ", ".join(f"{n} {what}" for what, n in sorted(run.pixel_outcomes.items()))
+            p50, p99 = run.text_p50_p99_ms
+            stages += (
+                f"\n    {run.image_events} image events: {outcomes}; text events alone p50 {p50:.0f} ms, "
+                f"p99 {p99:.0f} ms"
+            )
         print(
             f"{run.name}: {run.events_per_s:.0f} events/s over {run.events} events; p50 {run.p50_ms:.0f} ms, "
             f"p99 {run.p99_ms:.0f} ms; RSS {rss} MB\n    stages: {stages}",
@@ -390,6 +457,23 @@ def _show_api(runs: list[ApiRun]) -> None:
         )
 
 
+def _media(image_share: float) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Per-read pixel costs (printed) and image event fields, when ``image_share`` asks for them."""
+    if image_share <= 0:
+        return [], []
+    from stream.tools.bench_media import cjk_font, image_event_fields, pixel_costs
+
+    font = cjk_font()
+    if font is None:
+        print("no CJK font (apt-get install fonts-wqy-zenhei): no image events", file=sys.stderr)
+        return [], []
+    costs = pixel_costs(font)
+    for cost in costs:
+        found = "label found" if cost.found else "LABEL NOT FOUND"
+        print(f"pixel read, {cost.what}: {cost.ms:.0f} ms (median of 3; {found})", flush=True)
+    return costs, image_event_fields(font)
+
+
 def run_bench(
     settings: Settings,
     *,
@@ -400,6 +484,7 @@ def run_bench(
     pin: bool,
     out: Path,
     api: bool = False,
+    image_share: float = 0.0,
 ) -> int:
     texts = bench_texts(count)
     lengths = sorted(len(t) for t in texts)
@@ -411,6 +496,7 @@ def run_bench(
     }
     for layout, rate in raw.items():
         print(f"raw classifier, {layout}: {rate:.0f} texts/s (median of 3)", flush=True)
+    costs, images = _media(image_share)
     started_broker = not local_broker("status")
     if started_broker and not local_broker("start"):
         print("the broker did not start", file=sys.stderr)
@@ -420,8 +506,22 @@ def run_bench(
     runs: list[StreamRun] = []
     api_runs: list[ApiRun] = []
     try:
-        runs += _show(bench_stream(texts, settings.broker, workdir, workers, threads, pin=pin))
+        runs += _show(
+            bench_stream(
+                texts,
+                settings.broker,
+                workdir,
+                workers,
+                threads,
+                pin=pin,
+                image_share=image_share,
+                images=images,
+            )
+        )
         _show_share(runs[0], raw)
+        if len(runs) > 2 and runs[2].image_events:
+            ratio = runs[2].events_per_s / runs[0].events_per_s
+            print(f"with image events vs text only, same run: {ratio:.0%} of the events/s", flush=True)
         if naive:
             runs += _show(bench_naive(texts[: min(len(texts), 1000)], settings.broker, workdir))
         if api:
@@ -450,10 +550,13 @@ def run_bench(
             "HUIYAN_DELIVERY_IN_FLIGHT": settings.delivery_in_flight,
             "HUIYAN_BATCH_MAX": settings.batch_max,
             "HUIYAN_BATCH_WITHIN_MS": settings.batch_within_ms,
+            "HUIYAN_PIXEL_QUEUE": settings.pixel_queue,
+            "HUIYAN_PIXEL_TIMEOUT_MS": settings.pixel_timeout_ms,
             "workers_pinned": pin,
             "backlog_read": "after the run",
         },
         "raw_texts_per_s": raw,
+        **({"pixel_read_ms": {c.what: round(c.ms, 1) for c in costs}} if costs else {}),
         "runs": [asdict(r) for r in runs],
         **({"api_runs": [asdict(r) for r in api_runs]} if api_runs else {}),
     }

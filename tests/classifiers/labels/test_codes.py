@@ -10,6 +10,7 @@ import pytest
 from classifiers.labels.codes import FINDING_CODES, finding
 from classifiers.labels.compliance import check_event_labels
 from classifiers.labels.findings import Severity
+from classifiers.labels.pixels import PixelReading, VisibleLabel
 from tests.fixtures import c2pa as c2pa_signing
 from tests.fixtures.labels import (
     PRODUCER_CODE,
@@ -115,8 +116,46 @@ CORPUS: list[dict[str, Any]] = [
 ]
 
 
+def _seen(
+    text: str, height: int, position: Any, first: float | None = None, duration: float | None = None
+) -> Any:
+    short = 360 if first is not None else 480
+    return VisibleLabel(
+        text, text == "AI生成", height, short, height / short, position, position != "center", first, duration
+    )
+
+
+# Events and what their pixels show (classifiers.labels.pixels), for the codes only a reading produces.
+SEEN: list[tuple[dict[str, Any], PixelReading]] = [
+    (
+        {"service_type": "face_generation", "content_type": "image"},
+        PixelReading(640, 480, (_seen("AI生成", 10, "center"),), (), 1, None),
+    ),
+    (
+        {
+            "service_type": "face_generation",
+            "content_type": "video",
+            "explicit_label": {"kind": "text", "text": "AI生成"},
+        },
+        PixelReading(640, 360, (_seen("AI生成", 40, "bottom", first=4.0, duration=1.0),), (), 12, 6.0),
+    ),
+    (
+        {
+            "service_type": "face_generation",
+            "content_type": "image",
+            "explicit_label": {"kind": "text", "text": "AI生成"},
+        },
+        PixelReading(640, 480, (_seen("由AI创作", 40, "bottom"),), (), 1, None),
+    ),
+    (
+        {"service_type": "face_generation", "content_type": "image"},
+        PixelReading(0, 0, (), (), 0, None, problem="timeout"),
+    ),
+]
+
+
 def all_findings() -> list[Any]:
-    return [
+    declared = [
         f
         for doc in CORPUS
         for code in ("", "0011911100007DK3QW8A2Y2B3C4")
@@ -124,6 +163,12 @@ def all_findings() -> list[Any]:
             build_event(**doc), platform_code=code, signing_keys=SIGNING_KEYS
         ).findings
     ]
+    seen = [
+        f
+        for doc, reading in SEEN
+        for f in check_event_labels(build_event(**doc), platform_code="", seen=reading).findings
+    ]
+    return declared + seen
 
 
 def test_registry_is_well_formed() -> None:
