@@ -100,6 +100,9 @@ def check_event_labels(
             # The label is on the content, whatever the event declared; what the pixels measured
             # replaces the facts the declaration lacked.
             explicit_findings = [f for f in explicit_findings if f.code not in _MEASURED_WHEN_SEEN]
+        elif seen.problem is not None:
+            # Pixels not read: a label on them is not ruled out, as for a file read in part.
+            explicit_findings = [f for f in explicit_findings if f.code != "explicit_label_missing"]
         explicit_findings += seen_findings
     consent = check_consent(event)
     in_file = check_file_labels(event, signing_keys=signing_keys, c2pa_trust_anchors=c2pa_trust_anchors)

@@ -129,6 +129,10 @@ class PixelRunner:
         with self._lock:
             return self._pending
 
+    def saturated(self) -> PixelRunner:
+        """This runner as seen when it is full: every read is answered ``busy`` at once (and counted)."""
+        return _Saturated(self)
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -153,6 +157,20 @@ class PixelRunner:
         with self._lock:
             self._outcomes[content_type, outcome] += 1
         return PendingRead(content_type, reading=reading)
+
+
+class _Saturated(PixelRunner):
+    """A full runner's face: answers every read ``busy``, counting it with the runner's counts."""
+
+    def __init__(self, runner: PixelRunner) -> None:  # no executor of its own
+        self._runner = runner
+        self.max_pending = runner.max_pending
+        self.timeout_s = runner.timeout_s
+        self.monotonic = runner.monotonic
+
+    def submit(self, event: ContentEvent) -> PendingRead:
+        reading = _problem(f"busy: {self.max_pending} batches' pixel reads pending (HUIYAN_PIXEL_QUEUE)")
+        return self._runner._answered(event.content_type, "busy", reading)
 
 
 def _problem(why: str) -> PixelReading:

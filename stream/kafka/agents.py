@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,15 @@ from typing import Any
 import faust
 import mode
 
-from stream.core.pipeline import EncodedOutcome, ModerationContext, RawEvent, encode_outcome, moderate_raw
+from classifiers.content import ContentEvent
+from stream.core.pipeline import (
+    EncodedOutcome,
+    ModerationContext,
+    RawEvent,
+    encode_outcome,
+    moderate_parsed,
+    parse_raw,
+)
 from stream.core.policy import Policy
 from stream.core.records import EventRejected
 from stream.kafka.policy_store import PolicyState
@@ -44,6 +53,9 @@ log = logging.getLogger(__name__)
 STREAM_CHANNEL = (CHANNEL, b"stream")
 
 _RETRY_FIRST_S = 0.2
+# Batches delivered and waiting for their acks behind a batch whose media is still being read: beyond
+# this many the agent takes no new batch (about 6 s of events at the bench's top rate).
+_MAX_UNACKED_BATCHES = 64
 _RETRY_MAX_S = 5.0
 
 
@@ -79,13 +91,29 @@ class BatchProcessor:
         self.dlq_max_bytes = dlq_max_bytes
         # One thread: the core is CPU-bound; running it off the loop keeps Kafka heartbeats and commits alive.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-core")
+        # The batch's image and video events wait for their pixel reads here, not on the core's thread:
+        # the rest of the batch is decided and delivered meanwhile (see decide). At most
+        # max_media_batches batches' media may wait at once; beyond that, media is decided at once with
+        # its pixels unread (explicit_label_unseen, "busy").
+        self.media_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-media")
+        runner = context.pixel_runner
+        self.max_media_batches = runner.max_pending if runner is not None else 0
+        self._media_batches = 0
+        self._media_lock = threading.Lock()
 
     async def process(self, events: Sequence[Any]) -> None:
         """Decides ``events`` (Faust events with raw byte values); returns once every result is delivered."""
-        await self.deliver(events, await self.decide(events))
+        planned = await self.decide(events)
+        await self.deliver(events, planned)
+        await self.deliver_media(events, planned)
 
     async def decide(self, events: Sequence[Any]) -> Planned:
-        """Runs the core on the inference thread and encodes its outputs there; nothing is produced yet."""
+        """Runs the core on the inference thread and encodes its outputs there; nothing is produced yet.
+
+        Image and video events whose pixels are to be read are split off: their decisions come in
+        ``Planned.media``, decided on the media thread once their reads end, so the batch's other events
+        never wait for OCR.
+        """
         self.metrics.batch_received(len(events))
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
@@ -99,16 +127,65 @@ class BatchProcessor:
         """The core's outcome and every record to produce for it (on the inference thread: JSON encoding
         is CPU work, and a failure to encode must cost one event, not a task nobody awaits)."""
         now = datetime.now(UTC)
-        raw = [RawEvent(value=e.value, received_at=now) for e in events]
+        media: Future[Planned] | None = None
+        seen: list[tuple[int, ContentEvent]] = []
         try:
-            outcome = encode_outcome(moderate_raw(raw, context, shadow))
+            valid: list[tuple[int, ContentEvent]] = []
+            rejections: list[tuple[int, EventRejected]] = []
+            for index, event in enumerate(events):
+                parsed = parse_raw(RawEvent(value=event.value, received_at=now), context.limits)
+                if isinstance(parsed, EventRejected):
+                    rejections.append((index, parsed))
+                else:
+                    valid.append((index, parsed))
+            runner = context.pixel_runner
+            seen = [pair for pair in valid if runner is not None and runner.wants(pair[1])]
+            if seen and runner is not None:
+                if self._take_media_slot():
+                    valid = [pair for pair in valid if pair not in seen]
+                    media = self.media_executor.submit(self._plan_media, events, seen, context, shadow)
+                else:  # too many batches' media waiting already: decided now, pixels unread
+                    context = replace(context, pixel_runner=runner.saturated())
+            outcome = encode_outcome(moderate_parsed(valid, context, shadow, rejections))
         except Exception as exc:
-            # moderate_raw isolates failures per event; reaching here is a bug outside that. Every event
-            # of the batch still ends somewhere, and the worker does not crash-loop on the batch.
-            log.exception("deciding a batch of %d events failed outside the core's isolation", len(events))
-            detail = f"deciding its batch failed: {type(exc).__name__}: {exc}"[:300]
-            why = EventRejected("internal_error", detail)
-            outcome = EncodedOutcome([], [(i, why) for i in range(len(events))], [], [])
+            split_off = {i for i, _ in seen} if media is not None else set()
+            outcome = self._failed(events, exc, [i for i in range(len(events)) if i not in split_off])
+        return Planned(outcome, self._outgoing(events, outcome), media)
+
+    def _plan_media(
+        self,
+        events: Sequence[Any],
+        seen: list[tuple[int, ContentEvent]],
+        context: ModerationContext,
+        shadow: Policy | None,
+    ) -> Planned:
+        """The media events of a batch, decided once their pixels were read (on the media thread)."""
+        try:
+            outcome = encode_outcome(moderate_parsed(seen, context, shadow))
+        except Exception as exc:
+            outcome = self._failed(events, exc, [i for i, _ in seen])
+        finally:
+            with self._media_lock:
+                self._media_batches -= 1
+        return Planned(outcome, self._outgoing(events, outcome))
+
+    def _take_media_slot(self) -> bool:
+        with self._media_lock:
+            if self._media_batches >= self.max_media_batches:
+                return False
+            self._media_batches += 1
+            return True
+
+    @staticmethod
+    def _failed(events: Sequence[Any], exc: Exception, positions: Sequence[int]) -> EncodedOutcome:
+        # moderate_parsed isolates failures per event; reaching here is a bug outside that. Every event
+        # of the batch still ends somewhere, and the worker does not crash-loop on the batch.
+        log.exception("deciding a batch of %d events failed outside the core's isolation", len(events))
+        detail = f"deciding its batch failed: {type(exc).__name__}: {exc}"[:300]
+        why = EventRejected("internal_error", detail)
+        return EncodedOutcome([], [(i, why) for i in positions], [], [])
+
+    def _outgoing(self, events: Sequence[Any], outcome: EncodedOutcome) -> list[Outgoing]:
         outgoing = [
             Outgoing("decisions", self.topics.decisions, _key(d.content_id), payload, [STREAM_CHANNEL])
             for _, d, payload in outcome.decisions
@@ -128,7 +205,12 @@ class BatchProcessor:
             Outgoing("strikes", self.topics.strikes, key, value, [STREAM_CHANNEL])
             for key, value in outcome.strikes
         ]
-        return Planned(outcome, outgoing)
+        return outgoing
+
+    async def deliver_media(self, events: Sequence[Any], planned: Planned) -> None:
+        """Waits for the batch's media decisions, when it has any, and delivers them."""
+        if planned.media is not None:
+            await self.deliver(events, await asyncio.wrap_future(planned.media))
 
     async def deliver(self, events: Sequence[Any], planned: Planned) -> None:
         """Produces the records of ``planned``; returns once the broker has them all."""
@@ -185,6 +267,7 @@ class BatchProcessor:
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=False)
+        self.media_executor.shutdown(wait=True, cancel_futures=False)
 
 
 def _key(content_id: str) -> bytes:
@@ -193,10 +276,12 @@ def _key(content_id: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """A decided batch: the encoded outcome and the records that deliver it."""
+    """A decided batch: the encoded outcome and the records that deliver it, and, when the batch had
+    image or video events, the decisions of those, which come once their pixels were read."""
 
     outcome: EncodedOutcome
     outgoing: list[Outgoing]
+    media: Future[Planned] | None = None
 
 
 class DeliveryFailed(RuntimeError):
@@ -269,15 +354,30 @@ async def moderate_stream(
 ) -> None:
     """The agent's loop: takes batches, decides each, delivers up to ``in_flight`` at once and acks
     every event after its batch is delivered, batch after batch in order. Raises
-    :class:`DeliveryFailed` (acking nothing more) when a delivery fails for any reason but stopping."""
+    :class:`DeliveryFailed` (acking nothing more) when a delivery fails for any reason but stopping.
+
+    A batch's image and video events are delivered later than the rest, once their pixels were read;
+    the batches after it go on being decided and delivered meanwhile (``in_flight`` counts only the
+    undelivered), and only their acks wait, in order, so no committed offset passes an undecided event.
+    """
     pending: set[asyncio.Future[None]] = set()
+    undelivered: set[asyncio.Future[None]] = set()
     previous: asyncio.Future[None] | None = None
     failures: list[BaseException] = []
+    loop = asyncio.get_running_loop()
 
     async def deliver_and_ack(
-        events: Sequence[Any], planned: Planned, before: asyncio.Future[None] | None
+        events: Sequence[Any],
+        planned: Planned,
+        before: asyncio.Future[None] | None,
+        delivered: asyncio.Future[None],
     ) -> None:
-        await processor.deliver(events, planned)
+        try:
+            await processor.deliver(events, planned)
+        finally:
+            if not delivered.done():
+                delivered.set_result(None)
+        await processor.deliver_media(events, planned)
         # Acks go in batch order: a batch is acknowledged only once the one before it was, so a failed
         # batch holds back every later ack and no committed offset passes it.
         if before is not None:
@@ -290,17 +390,30 @@ async def moderate_stream(
         if not task.cancelled() and (exc := task.exception()) is not None:
             failures.append(exc)
 
+    def waiting() -> bool:
+        full = (bool(undelivered) and len(undelivered) >= in_flight) or len(pending) >= _MAX_UNACKED_BATCHES
+        return full and not failures
+
     try:
         async for events in stream.noack_take(batch_max, within=batch_within_s):
             planned = await processor.decide(events)
-            previous = asyncio.ensure_future(deliver_and_ack(events, planned, previous))
+            delivered: asyncio.Future[None] = loop.create_future()
+            undelivered.add(delivered)
+            delivered.add_done_callback(undelivered.discard)
+            previous = asyncio.ensure_future(deliver_and_ack(events, planned, previous, delivered))
             pending.add(previous)
             previous.add_done_callback(settled)
-            while pending and len(pending) >= in_flight and not failures:
-                await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            while waiting():
+                await asyncio.wait(undelivered | pending, return_when=asyncio.FIRST_COMPLETED)
             if failures:
                 processor.metrics.delivery_failed()
                 raise DeliveryFailed(f"delivering a batch failed: {failures[0]!r}") from failures[0]
+        # The stream ended (a test's, or the worker stopping): what was still being delivered must not
+        # fail unseen.
+        await asyncio.gather(*pending, return_exceptions=True)
+        if failures:
+            processor.metrics.delivery_failed()
+            raise DeliveryFailed(f"delivering a batch failed: {failures[0]!r}") from failures[0]
     finally:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)

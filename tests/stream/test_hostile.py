@@ -402,7 +402,7 @@ async def test_a_bug_outside_the_cores_isolation_dead_letters_the_batch(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug in strike counting")
 
-    monkeypatch.setattr("stream.kafka.agents.moderate_raw", broken)
+    monkeypatch.setattr("stream.kafka.agents.moderate_parsed", broken)
     processor, decisions, dead = _processor(_context())
     events = [FakeEvent(json.dumps(base_doc(n)).encode(), FakeMessage(n)) for n in range(3)]
     await processor.process(events)
