@@ -15,6 +15,7 @@ Kafka or settings: the runtime builds it from settings.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -66,7 +67,9 @@ class PixelRunner:
         self.max_pending = max_pending
         self.timeout_s = timeout_s
         self.monotonic = monotonic
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="huiyan-pixels")
+        self._executor = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="huiyan-pixels", initializer=_lower_priority
+        )
         self._lock = threading.Lock()
         self._pending = 0
         # (content type, outcome) -> reads so far, and the seconds the finished reads took; read by metrics.
@@ -171,6 +174,18 @@ class _Saturated(PixelRunner):
     def submit(self, event: ContentEvent) -> PendingRead:
         reading = _problem(f"busy: {self.max_pending} batches' pixel reads pending (HUIYAN_PIXEL_QUEUE)")
         return self._runner._answered(event.content_type, "busy", reading)
+
+
+# The niceness of the pixel threads (Linux schedules threads one by one): when the cores are busy, the
+# thread that scores texts and the event loop run first, and OCR takes the time left over.
+PIXEL_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PIXEL_NICENESS)
+    except (AttributeError, OSError) as exc:  # not Linux, or not permitted: reads run at normal priority
+        log.info("pixel threads keep their priority: %s", exc)
 
 
 def _problem(why: str) -> PixelReading:
