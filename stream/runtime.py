@@ -52,7 +52,6 @@ def build_pixel_runner(settings: Settings, *, offline: bool = False) -> PixelRun
     if not settings.pixel_checks:
         return None
     from classifiers.labels.pixels import read_visible_labels
-
     from stream.core.pixels import PixelRunner
 
     return PixelRunner(
