@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -22,14 +21,13 @@ from classifiers.content import ContentEvent
 from classifiers.scores import ClassifierOutput
 from classifiers.text_model import TextRiskModel
 from stream.core.offline import moderate_lines
-from stream.core.pipeline import ClassifierRunner, EventLimits, ModerationContext, moderate, score_isolated
+from stream.core.pipeline import ClassifierRunner, ModerationContext, moderate, score_isolated
 from stream.core.policy import load_policy
 from stream.core.records import EventRejected, parse_event
 from stream.kafka.agents import BatchProcessor, DeliveryFailed, Planned, moderate_stream
 from stream.kafka.topics import DLQ_EVENT_ID, DLQ_REASON, Topics
+from tests.fixtures.agents import LIMITS, FakeEvent, FakeMessage, FakeStream, RecordingTopic
 from tests.fixtures.hostile import FIELDS, FRAGMENTS, base_doc, hostile_texts, odd_encodings, with_fragment
-
-LIMITS = EventLimits(1_048_576, 786_432)
 
 
 @pytest.fixture(scope="module")
@@ -177,38 +175,6 @@ def test_a_lone_surrogate_elsewhere_is_replaced_and_listed() -> None:
 # --- the agent's path: encoding, dead-letter headers, acks ---
 
 
-@dataclass
-class RecordingTopic:
-    name: str
-    sent: list[dict[str, Any]] = field(default_factory=list)
-
-    async def send(
-        self, *, key: bytes | None, value: bytes, headers: Any, force: bool
-    ) -> asyncio.Future[None]:
-        for name, header in headers or []:
-            assert isinstance(name, str) and isinstance(header, bytes)
-            header.decode("utf-8")
-        self.sent.append({"key": key, "value": value, "headers": dict(headers or [])})
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        future.set_result(None)
-        return future
-
-
-@dataclass
-class FakeMessage:
-    offset: int
-    topic: str = "content"
-    partition: int = 0
-    key: bytes | None = None
-    timestamp: float = 0.0
-
-
-@dataclass
-class FakeEvent:
-    value: bytes | None
-    message: FakeMessage
-
-
 def _processor(context: ModerationContext) -> tuple[BatchProcessor, RecordingTopic, RecordingTopic]:
     decisions, dead = RecordingTopic("decisions"), RecordingTopic("dead")
     topics = Topics(content=None, decisions=decisions, dead_letters=dead, shadow_decisions=None, strikes=None)
@@ -232,22 +198,6 @@ async def test_the_agent_path_gives_each_hostile_event_one_record() -> None:
     assert len(set(offsets)) == len(offsets) and len(set(decided)) == len(decided)
     escaped = [r for r in dead.sent if b"\\ud" in r["headers"].get(DLQ_EVENT_ID, b"")]
     assert escaped and all(r["headers"][DLQ_REASON] == b"invalid_encoding" for r in escaped)
-
-
-class FakeStream:
-    """The two calls the agent loop makes on a Faust stream."""
-
-    def __init__(self, batches: list[list[FakeEvent]]) -> None:
-        self.batches = batches
-        self.acked: list[int] = []
-
-    async def noack_take(self, batch_max: int, within: float) -> Any:
-        for batch in self.batches:
-            yield batch
-            await asyncio.sleep(0.01)
-
-    async def ack(self, event: FakeEvent) -> None:
-        self.acked.append(event.message.offset)
 
 
 class FailingFirstDelivery(BatchProcessor):

@@ -15,8 +15,8 @@ from stream.core.pixels import PixelRunner
 from stream.core.policy import load_policy
 from stream.kafka.agents import BatchProcessor, moderate_stream
 from stream.kafka.topics import Topics
+from tests.fixtures.agents import LIMITS, FakeEvent, FakeMessage, FakeStream, RecordingTopic
 from tests.fixtures.hostile import base_doc
-from tests.stream.test_hostile import LIMITS, FakeEvent, FakeMessage, FakeStream, RecordingTopic
 
 SEEN = PixelReading(
     width=640,

@@ -10,7 +10,7 @@ import zlib
 import pytest
 
 from classifiers.labels.pixels import PixelLimits, PixelReading, read_visible_labels, supports
-from tests.classifiers.labels.pixels import scenes
+from tests.fixtures import pixels as scenes
 
 
 def png(width: int = 64, height: int = 48) -> bytes:

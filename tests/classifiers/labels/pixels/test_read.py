@@ -11,7 +11,7 @@ from PIL import Image
 
 from classifiers.labels.pixels import PixelReading, check_visible_label, read_visible_labels
 from classifiers.labels.pixels.check import MEASURE_TOLERANCE
-from tests.classifiers.labels.pixels import scenes
+from tests.fixtures import pixels as scenes
 from tests.fixtures.labels import build_event, codes
 
 pytestmark = pytest.mark.skipif(

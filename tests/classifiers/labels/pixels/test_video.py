@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from classifiers.labels.pixels import PixelReading, check_visible_label, read_visible_labels
-from tests.classifiers.labels.pixels import scenes
+from tests.fixtures import pixels as scenes
 from tests.fixtures.labels import build_event, codes
 
 pytestmark = pytest.mark.skipif(
