@@ -25,7 +25,6 @@ import argparse
 import functools
 import io
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ from typing import Final, Literal
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+
+from stream.tools.bench_media import cjk_font as system_cjk_font
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1; x1 and y1 exclusive, as Pillow's getbbox
 RGB = tuple[int, int, int]
@@ -79,12 +80,6 @@ VIDEO_FPS: Final = 10
 TOO_SMALL_RATIO: Final = 0.05  # GB 45438-2025 5.2 a)
 MARGIN: Final = 0.03  # of the side: how far an edge label stays from the edge, at least
 CELL_SAFETY: Final = 0.02  # of the side: how far a label's centre stays inside its grid cell
-
-FONT_CANDIDATES: Final = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-)
 
 
 @dataclass(frozen=True)
@@ -152,22 +147,15 @@ class CorpusItem:
 # Fonts and text measurement
 
 
-@functools.cache
 def cjk_font() -> Path:
-    """A font file with Chinese glyphs: a known Debian path first (so the corpus is the same on every
-    machine with that package), else the first ``fc-list :lang=zh`` names."""
-    for candidate in FONT_CANDIDATES:
-        if Path(candidate).is_file():
-            return Path(candidate)
-    if shutil.which("fc-list"):
-        listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
-        files = sorted(line.split(":")[0].strip() for line in listed.splitlines() if line.strip())
-        if files:
-            return Path(files[0])
-    raise RuntimeError(
-        "no font with Chinese glyphs: install one as root, e.g. apt-get install fonts-wqy-zenhei "
-        "(or fonts-noto-cjk)"
-    )
+    """The font the corpus is drawn with (stream.tools.bench_media.cjk_font); stops when there is none."""
+    found = system_cjk_font()
+    if found is None:
+        raise RuntimeError(
+            "no font with Chinese glyphs: install one as root, e.g. apt-get install fonts-wqy-zenhei "
+            "(or fonts-noto-cjk)"
+        )
+    return found
 
 
 @functools.cache

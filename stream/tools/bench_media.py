@@ -9,6 +9,7 @@ background so that decoding and OCR do real work. Nothing is read from disk but 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import random
 import statistics
@@ -22,7 +23,11 @@ from classifiers.labels.pixels import read_visible_labels
 
 LABEL = "AI生成"
 IMAGE_SIZES = ((640, 480), (1280, 720), (1920, 1080))
-_FONT_NAMES = ("wqy-zenhei.ttc", "NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "wqy-microhei.ttc")
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +39,22 @@ class PixelCost:
     found: bool
 
 
+@functools.cache
 def cjk_font() -> Path | None:
-    """A font file with Chinese glyphs from the system, or None."""
-    for root in (Path("/usr/share/fonts"), Path("/usr/local/share/fonts")):
-        for name in _FONT_NAMES:
-            if found := next(root.rglob(name), None) if root.is_dir() else None:
-                return found
+    """A font file with Chinese glyphs from the system, or None: a known Debian path first, so pictures
+    come out the same on every machine with that package (WenQuanYi Zen Hei, which the test command
+    installs, then Noto Sans CJK), else the first that ``fc-list :lang=zh`` names. The bench, the test
+    pictures and the benchmark corpus all draw with it."""
+    for candidate in FONT_CANDIDATES:
+        if Path(candidate).is_file():
+            return Path(candidate)
     try:
         listed = subprocess.run(
-            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=10, check=False
+            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=30, check=False
         ).stdout
     except OSError:
         return None
-    files = [line.split(":")[0].strip() for line in listed.splitlines() if line.strip()]
+    files = sorted(line.split(":", 1)[0].strip() for line in listed.splitlines() if line.strip())
     return Path(files[0]) if files else None
 
 
