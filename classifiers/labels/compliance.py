@@ -1,11 +1,14 @@
-"""The label-compliance verdict on one content event: findings, status, notice, propagation elements.
+"""The label-compliance verdicts on one content event: findings, the implicit and the explicit label's own
+verdicts and the overall status, notice, propagation elements.
 
 ``check_event_labels`` runs the rules on what the event declares (implicit label, explicit label,
-biometric consent) and on what its media bytes carry (``file_labels``: GB 45438 metadata, signature,
-C2PA, IPTC), derives the label status from the label findings, and the Labeling Measures Art. 6 notice
-and propagator metadata from what was found. A label read from the file outranks the declared one for
-the notice: the file is what the platform distributes. It must not parse bytes itself (the readers do),
-choose actions (the policy does) or know about Kafka.
+biometric consent), on what its media bytes carry (``file_labels``: GB 45438 metadata, signature,
+C2PA, IPTC) and on what its pixels show (``pixels.check_visible_label``, when they were read). It
+derives each label's verdict from the findings that judge it (``FindingCode.judges``) and the overall
+status from all of them, and the Labeling Measures Art. 6 notice and propagator metadata from what was
+found. A label read from the file outranks the declared one for the notice: the file is what the
+platform distributes. It must not parse bytes or pixels itself (the readers do), choose actions (the
+policy does) or know about Kafka.
 """
 
 from __future__ import annotations
