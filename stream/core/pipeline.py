@@ -43,7 +43,7 @@ from stream.core.terms import TermMatch
 from stream.core.vocab import ACTION_RANK, Action, CallOutcome, ReasonCategory
 
 if TYPE_CHECKING:  # built by stream.runtime; the OCR engine is not imported with the core
-    from stream.core.pixels import PixelRunner
+    from stream.core.pixels import PendingRead, PixelRunner
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,10 @@ class Judged:
 
 
 def judge(
-    events: Sequence[ContentEvent], context: ModerationContext, policies: Sequence[Policy] | None = None
+    events: Sequence[ContentEvent],
+    context: ModerationContext,
+    policies: Sequence[Policy] | None = None,
+    reads: Sequence[PendingRead | None] | None = None,
 ) -> list[Judged]:
     """Decides the batch under each of ``policies`` (default: ``context.policy`` alone), per event.
 
@@ -110,14 +113,15 @@ def judge(
     repeated, so a shadow policy or a replayed candidate costs almost nothing beside the live one.
     Everything it uses comes from its arguments: the clock and timer, the classifiers and their runner,
     strike counts and the policies. It never drops an event (a failing classifier yields a fallback
-    reason).
+    reason). ``reads`` are the events' pixel reads when the caller started them already (one per event,
+    None for an event without pixels); else they are started here.
     """
     policies = (context.policy,) if policies is None else tuple(policies)
     started = context.timer()
     # Pixel reads start first and run on their own threads while the texts are scored.
     runner = context.pixel_runner
-    reads = [runner.submit(e) if runner is not None and runner.wants(e) else None for e in events]
-    deadline = runner.deadline() if runner is not None and any(r is not None for r in reads) else None
+    if reads is None:
+        reads = [runner.submit(e) if runner is not None and runner.wants(e) else None for e in events]
     scored = _score(events, context.classifiers, context.classifier_timeout_s, context.classifier_runner)
     for event, scores in zip(events, scored, strict=True):
         if event.normalised:
@@ -135,7 +139,7 @@ def judge(
             platform_code=context.platform_code,
             signing_keys=context.signing_keys,
             c2pa_trust_anchors=context.c2pa_trust_anchors,
-            seen=runner.result(read, deadline) if runner is not None and read is not None else None,
+            seen=runner.result(read) if runner is not None and read is not None else None,
         )
         decisions = []
         for policy in policies:
@@ -219,15 +223,23 @@ def moderate_raw(
 
     With a ``shadow`` policy, each decided event is also decided under it (never acted on).
     """
+    valid, rejections = parse_batch(raw_events, context.limits)
+    return moderate_parsed(valid, context, shadow, rejections)
+
+
+def parse_batch(
+    raw_events: Sequence[RawEvent], limits: EventLimits
+) -> tuple[list[tuple[int, ContentEvent]], list[tuple[int, EventRejected]]]:
+    """Each raw event parsed (:func:`parse_raw`): the valid ones and the rejected ones, by position."""
     valid: list[tuple[int, ContentEvent]] = []
     rejections: list[tuple[int, EventRejected]] = []
     for index, raw in enumerate(raw_events):
-        parsed = parse_raw(raw, context.limits)
+        parsed = parse_raw(raw, limits)
         if isinstance(parsed, EventRejected):
             rejections.append((index, parsed))
         else:
             valid.append((index, parsed))
-    return moderate_parsed(valid, context, shadow, rejections)
+    return valid, rejections
 
 
 def moderate_parsed(
@@ -235,15 +247,21 @@ def moderate_parsed(
     context: ModerationContext,
     shadow: Policy | None = None,
     rejections: list[tuple[int, EventRejected]] | None = None,
+    reads: Mapping[int, PendingRead] | None = None,
 ) -> BatchOutcome:
     """Decides events parsed already (``(position, event)`` pairs, as :func:`moderate_raw` after its
-    parse, or the API after its admission checks); a bug on one event dead-letters that event only."""
+    parse, or the API after its admission checks); a bug on one event dead-letters that event only.
+    ``reads`` holds, by position, the pixel reads the caller started already (:func:`judge`)."""
     rejections = [] if rejections is None else rejections
     policies = (context.policy,) if shadow is None else (context.policy, shadow)
     decided: list[tuple[int, Decision]] = []
     shadowed: list[tuple[int, Decision]] = []
+
+    def reads_of(pairs: Sequence[tuple[int, ContentEvent]]) -> list[PendingRead | None] | None:
+        return None if reads is None else [reads.get(index) for index, _ in pairs]
+
     try:
-        judged = judge([event for _, event in valid], context, policies)
+        judged = judge([event for _, event in valid], context, policies, reads_of(valid))
         decided = [(index, one.decisions[0]) for (index, _), one in zip(valid, judged, strict=True)]
         if shadow is not None:
             shadowed = [(index, one.decisions[1]) for (index, _), one in zip(valid, judged, strict=True)]
@@ -253,7 +271,7 @@ def moderate_parsed(
         decided, shadowed = [], []
         for index, event in valid:
             try:
-                (alone,) = judge([event], context, policies)
+                (alone,) = judge([event], context, policies, reads_of([(index, event)]))
             except Exception as exc:
                 log.exception("deciding event %s failed", event.event_id)
                 detail = f"{type(exc).__name__}: {exc}"[:300]

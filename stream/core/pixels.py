@@ -3,10 +3,12 @@
 Decoding media and running OCR (``classifiers.labels.pixels``) costs tens to thousands of times what
 scoring a text does, so it never runs on the thread that scores texts: a :class:`PixelRunner` owns an
 executor of its own and a bound on how many reads may be pending at once. The core submits a batch's
-media events before it scores the batch's texts, so both run at the same time, and waits for the reads
-only up to a deadline. A read that cannot start (the bound is reached) or does not end in time yields a
-reading with a ``problem``, which the label check turns into ``explicit_label_unseen``: the explicit
-verdict is then ``inconclusive``, never silently ``compliant``. A batch without media never waits.
+media events before it scores the batch's texts, so both run at the same time, and waits for each read
+only until its deadline (its submission plus the timeout); a worker submits them earlier still, when it
+splits a batch's media off (``stream.kafka.agents``). A read that cannot start (the bound is reached)
+or does not end in time yields a reading with a ``problem``, which the label check turns into
+``explicit_label_unseen``: the explicit verdict is then ``inconclusive``, never silently ``compliant``.
+A batch without media never waits.
 
 It must not judge what it reads (``classifiers.labels.pixels.check_visible_label`` does) nor know about
 Kafka or settings: the runtime builds it from settings.
@@ -39,11 +41,13 @@ SEEN_CONTENT_TYPES = frozenset({"image", "video"})
 
 @dataclass(slots=True)
 class PendingRead:
-    """One event's read: already answered (``reading``), or running (``future``)."""
+    """One event's read: already answered (``reading``), or running (``future``) until ``deadline`` (the
+    runner's monotonic clock; None: as long as it takes)."""
 
     content_type: str
     reading: PixelReading | None = None
     future: Future[PixelReading] | None = None
+    deadline: float | None = None
 
 
 class PixelRunner:
@@ -99,13 +103,15 @@ class PixelRunner:
             return self._answered(content_type, "busy", reading)
         data, mime_type = event.media.data, event.media.mime_type
         future = self._executor.submit(self._read, content_type, data, mime_type)
-        return PendingRead(content_type, future=future)
+        deadline = None if self.timeout_s is None else self.monotonic() + self.timeout_s
+        return PendingRead(content_type, future=future, deadline=deadline)
 
-    def result(self, pending: PendingRead, deadline: float | None) -> PixelReading:
-        """The reading of ``pending``; waits until ``deadline`` (the runner's monotonic clock) at most."""
+    def result(self, pending: PendingRead) -> PixelReading:
+        """The reading of ``pending``; waits until its deadline at most."""
         if pending.reading is not None:
             return pending.reading
         assert pending.future is not None
+        deadline = pending.deadline
         remaining = None if deadline is None else max(0.0, deadline - self.monotonic())
         try:
             return pending.future.result(timeout=remaining)
@@ -113,10 +119,6 @@ class PixelRunner:
             with self._lock:
                 self._outcomes[pending.content_type, "timed_out"] += 1
             return _problem(f"timed_out: not read within {self.timeout_s:g} s (HUIYAN_PIXEL_TIMEOUT_MS)")
-
-    def deadline(self) -> float | None:
-        """The deadline for reads submitted now."""
-        return None if self.timeout_s is None else self.monotonic() + self.timeout_s
 
     def outcomes(self) -> dict[tuple[str, PixelOutcome], int]:
         """Reads so far by content type and outcome (a read that timed out counts again when it ends)."""
@@ -131,10 +133,6 @@ class PixelRunner:
     def pending(self) -> int:
         with self._lock:
             return self._pending
-
-    def saturated(self) -> PixelRunner:
-        """This runner as seen when it is full: every read is answered ``busy`` at once (and counted)."""
-        return _Saturated(self)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -160,20 +158,6 @@ class PixelRunner:
         with self._lock:
             self._outcomes[content_type, outcome] += 1
         return PendingRead(content_type, reading=reading)
-
-
-class _Saturated(PixelRunner):
-    """A full runner's face: answers every read ``busy``, counting it with the runner's counts."""
-
-    def __init__(self, runner: PixelRunner) -> None:  # no executor of its own
-        self._runner = runner
-        self.max_pending = runner.max_pending
-        self.timeout_s = runner.timeout_s
-        self.monotonic = runner.monotonic
-
-    def submit(self, event: ContentEvent) -> PendingRead:
-        reading = _problem(f"busy: {self.max_pending} batches' pixel reads pending (HUIYAN_PIXEL_QUEUE)")
-        return self._runner._answered(event.content_type, "busy", reading)
 
 
 # The niceness of the pixel threads (Linux schedules threads one by one): when the cores are busy, the

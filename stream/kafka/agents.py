@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 import mode
@@ -29,7 +28,7 @@ from stream.core.pipeline import (
     RawEvent,
     encode_outcome,
     moderate_parsed,
-    parse_raw,
+    parse_batch,
 )
 from stream.core.policy import Policy
 from stream.core.records import EventRejected
@@ -47,6 +46,9 @@ from stream.kafka.topics import (
     Topics,
 )
 from stream.metrics import Metrics
+
+if TYPE_CHECKING:
+    from stream.core.pixels import PendingRead
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +94,10 @@ class BatchProcessor:
         # One thread: the core is CPU-bound; running it off the loop keeps Kafka heartbeats and commits alive.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-core")
         # The batch's image and video events wait for their pixel reads here, not on the core's thread:
-        # the rest of the batch is decided and delivered meanwhile (see decide). At most
-        # max_media_batches batches' media may wait at once; beyond that, media is decided at once with
-        # its pixels unread (explicit_label_unseen, "busy").
+        # the rest of the batch is decided and delivered meanwhile (see decide). The reads start when the
+        # batch is split, so the pixel runner's own bound holds: a read beyond HUIYAN_PIXEL_QUEUE is
+        # answered "busy" at once, and its event waits for nothing.
         self.media_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huiyan-media")
-        runner = context.pixel_runner
-        self.max_media_batches = runner.max_pending if runner is not None else 0
-        self._media_batches = 0
-        self._media_lock = threading.Lock()
 
     async def process(self, events: Sequence[Any]) -> None:
         """Decides ``events`` (Faust events with raw byte values); returns once every result is delivered."""
@@ -130,23 +128,21 @@ class BatchProcessor:
         media: Future[Planned] | None = None
         seen: list[tuple[int, ContentEvent]] = []
         try:
-            valid: list[tuple[int, ContentEvent]] = []
-            rejections: list[tuple[int, EventRejected]] = []
-            for index, event in enumerate(events):
-                parsed = parse_raw(RawEvent(value=event.value, received_at=now), context.limits)
-                if isinstance(parsed, EventRejected):
-                    rejections.append((index, parsed))
-                else:
-                    valid.append((index, parsed))
+            raw = [RawEvent(value=e.value, received_at=now) for e in events]
+            valid, rejections = parse_batch(raw, context.limits)
             runner = context.pixel_runner
-            seen = [pair for pair in valid if runner is not None and runner.wants(pair[1])]
+            if runner is not None:
+                seen = [pair for pair in valid if runner.wants(pair[1])]
+            reads: dict[int, PendingRead] | None = None
             if seen and runner is not None:
-                if self._take_media_slot():
+                reads = {index: runner.submit(event) for index, event in seen}
+                # Only reads still running wait on the media thread; one answered at once (busy,
+                # unsupported) is decided now with the rest.
+                seen = [pair for pair in seen if reads[pair[0]].reading is None]
+                if seen:
                     valid = [pair for pair in valid if pair not in seen]
-                    media = self.media_executor.submit(self._plan_media, events, seen, context, shadow)
-                else:  # too many batches' media waiting already: decided now, pixels unread
-                    context = replace(context, pixel_runner=runner.saturated())
-            outcome = encode_outcome(moderate_parsed(valid, context, shadow, rejections))
+                    media = self.media_executor.submit(self._plan_media, events, seen, reads, context, shadow)
+            outcome = encode_outcome(moderate_parsed(valid, context, shadow, rejections, reads))
         except Exception as exc:
             split_off = {i for i, _ in seen} if media is not None else set()
             outcome = self._failed(events, exc, [i for i in range(len(events)) if i not in split_off])
@@ -156,25 +152,16 @@ class BatchProcessor:
         self,
         events: Sequence[Any],
         seen: list[tuple[int, ContentEvent]],
+        reads: Mapping[int, PendingRead],
         context: ModerationContext,
         shadow: Policy | None,
     ) -> Planned:
         """The media events of a batch, decided once their pixels were read (on the media thread)."""
         try:
-            outcome = encode_outcome(moderate_parsed(seen, context, shadow))
+            outcome = encode_outcome(moderate_parsed(seen, context, shadow, reads=reads))
         except Exception as exc:
             outcome = self._failed(events, exc, [i for i, _ in seen])
-        finally:
-            with self._media_lock:
-                self._media_batches -= 1
         return Planned(outcome, self._outgoing(events, outcome))
-
-    def _take_media_slot(self) -> bool:
-        with self._media_lock:
-            if self._media_batches >= self.max_media_batches:
-                return False
-            self._media_batches += 1
-            return True
 
     @staticmethod
     def _failed(events: Sequence[Any], exc: Exception, positions: Sequence[int]) -> EncodedOutcome:
